@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/strata-sched/strata/core/agent"
+	"github.com/strata-sched/strata/core/containerizer"
+	"github.com/strata-sched/strata/core/master"
+	"github.com/strata-sched/strata/core/mesos"
+	"github.com/strata-sched/strata/core/store"
+)
+
+// masterOptions are the master's flags.
+type masterOptions struct {
+	ip, hostname, workDir, cluster, weights, roles, logLevel string
+	port                                                     int
+	offerTimeout, agentPingTimeout, allocationInterval       time.Duration
+	maxAgentPingTimeouts                                     int
+	flags                                                    map[string]string
+}
+
+// agentOptions are an agent's flags.
+type agentOptions struct {
+	master, ip, hostname, workDir, resources, attributes, recover, defaultRole, logLevel string
+	containerizers                                                                       string
+	port                                                                                 int
+	gcDelay, executorRegistrationTimeout                                                 time.Duration
+	killTasksOnStop                                                                      bool
+	flags                                                                                map[string]string
+}
+
+// listen opens a TCP listener and names the flag to change on failure.
+func listen(ip string, port int, flag string) (net.Listener, error) {
+	addr := net.JoinHostPort(ip, strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s (%w); stop what uses the port or pass another %s", addr, err, flag)
+	}
+	return ln, nil
+}
+
+// serve runs an HTTP server on ln until ctx ends, then shuts it down.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		_ = srv.Close()
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		log.Error("http server failed", "err", err)
+		return err
+	}
+}
+
+// startMaster opens the store, recovers the registry and starts serving.
+// It returns when the master is listening; run blocks until ctx ends.
+func startMaster(ctx context.Context, o masterOptions, log *slog.Logger, lv *slog.LevelVar) (addr string, run func() error, err error) {
+	if err := os.MkdirAll(o.workDir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("--work_dir %s: %w", o.workDir, err)
+	}
+	st, err := store.OpenEmbedded(o.workDir, log)
+	if err != nil {
+		return "", nil, err
+	}
+	weights, err := parseWeights(o.weights)
+	if err != nil {
+		st.Close()
+		return "", nil, err
+	}
+	var roles []string
+	for _, r := range strings.Split(o.roles, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			if err := mesos.ValidateRole(r); err != nil {
+				st.Close()
+				return "", nil, fmt.Errorf("--roles: %w", err)
+			}
+			roles = append(roles, r)
+		}
+	}
+	hostname := o.hostname
+	if hostname == "" {
+		hostname = o.ip
+	}
+	m, err := master.New(master.Config{
+		Hostname: hostname, IP: o.ip, Port: o.port, Store: st, Logger: log, Version: version,
+		Flags: o.flags, Cluster: o.cluster, AllocationInterval: o.allocationInterval,
+		OfferTimeout: o.offerTimeout, AgentPingTimeout: o.agentPingTimeout,
+		MaxAgentPingTimeouts: o.maxAgentPingTimeouts, Weights: weights, Roles: roles, LevelVar: lv,
+	})
+	if err != nil {
+		st.Close()
+		return "", nil, err
+	}
+	if err := m.Recover(ctx); err != nil {
+		st.Close()
+		return "", nil, err
+	}
+	ln, err := listen(o.ip, o.port, "--port")
+	if err != nil {
+		st.Close()
+		return "", nil, err
+	}
+	log.Info("master listening", "addr", ln.Addr().String(), "work_dir", o.workDir, "id", m.Info().ID)
+	run = func() error {
+		defer st.Close()
+		errc := make(chan error, 2)
+		go func() { errc <- m.Run(ctx) }()
+		go func() { errc <- serve(ctx, ln, m.Handler(), log) }()
+		err := <-errc
+		<-errc
+		return err
+	}
+	return ln.Addr().String(), run, nil
+}
+
+// startAgent builds an agent and starts serving; run blocks until ctx ends.
+func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (run func() error, err error) {
+	if o.master == "" {
+		return nil, errors.New("--master is required (host:port of the master, e.g. --master 127.0.0.1:5050)")
+	}
+	if err := os.MkdirAll(o.workDir, 0o755); err != nil {
+		return nil, fmt.Errorf("--work_dir %s: %w", o.workDir, err)
+	}
+	res, err := mesos.ParseResources(o.resources, o.defaultRole)
+	if err != nil {
+		return nil, fmt.Errorf("--resources: %w", err)
+	}
+	res = withMachineDefaults(res, o.workDir)
+	attrs, err := mesos.ParseAttributes(o.attributes)
+	if err != nil {
+		return nil, fmt.Errorf("--attributes: %w", err)
+	}
+	for _, c := range strings.Split(o.containerizers, ",") {
+		switch strings.TrimSpace(c) {
+		case "mesos", "":
+		default:
+			return nil, fmt.Errorf("--containerizers: %q is not available in this build; valid: mesos", c)
+		}
+	}
+	if o.recover != "reconnect" && o.recover != "cleanup" {
+		return nil, fmt.Errorf("--recover: %q; expected reconnect or cleanup", o.recover)
+	}
+	hostname := o.hostname
+	if hostname == "" {
+		hostname = o.ip
+	}
+	a, err := agent.New(agent.Config{
+		Master: o.master, WorkDir: o.workDir, Hostname: hostname, IP: o.ip, Port: o.port,
+		Resources: res, Attributes: attrs, Recover: o.recover, GCDelay: o.gcDelay,
+		ExecutorRegistrationTimeout: o.executorRegistrationTimeout,
+		Containerizer:               containerizer.NewPosix(log), Logger: log, Version: version, Flags: o.flags,
+		KillTasksOnStop: o.killTasksOnStop,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := listen(o.ip, o.port, "--port")
+	if err != nil {
+		return nil, err
+	}
+	log.Info("agent listening", "addr", ln.Addr().String(), "work_dir", o.workDir, "resources", res.String())
+	return func() error {
+		errc := make(chan error, 2)
+		go func() { errc <- a.Run(ctx) }()
+		go func() { errc <- serve(ctx, ln, a.Handler(), log) }()
+		err := <-errc
+		<-errc
+		return err
+	}, nil
+}
+
+// withMachineDefaults fills cpus, mem, disk and ports the user did not give
+// with what the machine has, as Mesos does: cpus = #CPUs, mem = total - 1 GB
+// (half when under 2 GB), disk = work_dir filesystem - 5 GB (half when under
+// 10 GB), ports [31000-32000].
+func withMachineDefaults(res mesos.Resources, workDir string) mesos.Resources {
+	has := map[string]bool{}
+	for _, r := range res {
+		has[r.Name] = true
+	}
+	var add mesos.Resources
+	scalar := func(name string, v float64) {
+		if !has[name] && v > 0 {
+			add = append(add, mesos.Resource{Name: name, Type: mesos.SCALAR, Scalar: &mesos.Scalar{Value: v}})
+		}
+	}
+	scalar("cpus", float64(runtime.NumCPU()))
+	if memMB := memTotalMB(); memMB > 0 {
+		if memMB >= 2048 {
+			scalar("mem", memMB-1024)
+		} else {
+			scalar("mem", memMB/2)
+		}
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(workDir, &fs); err == nil {
+		diskMB := float64(fs.Blocks) * float64(fs.Bsize) / (1 << 20)
+		if diskMB >= 10240 {
+			scalar("disk", diskMB-5120)
+		} else {
+			scalar("disk", diskMB/2)
+		}
+	}
+	if !has["ports"] {
+		add = append(add, mesos.Resource{Name: "ports", Type: mesos.RANGES, Ranges: &mesos.Ranges{Range: []mesos.Range{{Begin: 31000, End: 32000}}}})
+	}
+	return res.Plus(add).Normalize()
+}
+
+func memTotalMB() float64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseFloat(f[0], 64)
+				return float64(int(kb / 1024))
+			}
+		}
+	}
+	return 0
+}
+
+func workDirFor(flagValue, role string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return filepath.Join(defaultStateDir(), role)
+}

@@ -1,0 +1,585 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strata-sched/strata/core/containerizer"
+	"github.com/strata-sched/strata/core/mesos"
+)
+
+func lookupUser(name string) error {
+	_, err := user.Lookup(name)
+	return err
+}
+
+// chownTree gives dir (not recursively: it is new) to user name.
+func chownDir(dir, name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return err
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("user %s has non-numeric uid/gid %s/%s", name, u.Uid, u.Gid)
+	}
+	return os.Chown(dir, uid, gid)
+}
+
+// runTask handles RUN_TASK. Called with a.mu held.
+func (a *Agent) runTask(fwInfo mesos.FrameworkInfo, ti mesos.TaskInfo) {
+	if fwInfo.ID == nil || fwInfo.ID.Value == "" {
+		a.log.Error("RUN_TASK without framework_info.id; dropped", "task_id", ti.TaskID.Value)
+		return
+	}
+	fwID := fwInfo.ID.Value
+	if a.tasks[taskKey{fwID, ti.TaskID.Value}] != nil {
+		a.log.Warn("RUN_TASK for a task the agent already runs; ignored", "framework_id", fwID, "task_id", ti.TaskID.Value)
+		return
+	}
+	fw, err := a.ensureFramework(fwInfo, fwID)
+	if err != nil {
+		a.orphanUpdate(fwID, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
+			Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to checkpoint the framework: " + err.Error()})
+		return
+	}
+	if fw.shuttingDown {
+		a.orphanUpdate(fwID, ti.TaskID, mesos.TaskStatus{State: droppedState(&fw.info),
+			Reason: mesos.ReasonFrameworkRemoved, Message: "Framework is shutting down"})
+		return
+	}
+	switch {
+	case ti.Executor != nil:
+		a.runOnCustomExecutor(fw, ti)
+	case ti.Command != nil:
+		a.runCommandTask(fw, ti)
+	default:
+		a.orphanUpdate(fwID, ti.TaskID, mesos.TaskStatus{State: mesos.TaskError,
+			Reason: mesos.ReasonTaskInvalid, Message: "Task has neither a command nor an executor"})
+	}
+}
+
+// newRun creates an executor run: its sandbox (with the runs/latest
+// symlink), its meta directory and checkpointed executor.info. Called
+// with a.mu held.
+func (a *Agent) newRun(fw *framework, info mesos.ExecutorInfo, kind execKind) (*executor, error) {
+	exID := info.ExecutorID.Value
+	if err := mesos.ValidateID(exID); err != nil {
+		return nil, fmt.Errorf("executor ID: %w", err)
+	}
+	cid := uuid.NewString()
+	info.FrameworkID = &mesos.FrameworkID{Value: fw.id}
+	ex := &executor{
+		fw:          fw,
+		id:          exID,
+		info:        info,
+		kind:        kind,
+		containerID: cid,
+		sandbox:     a.paths.sandbox(a.id, fw.id, exID, cid),
+		metaDir:     a.paths.metaRun(a.id, fw.id, exID, cid),
+		state:       execRegistering,
+		tasks:       map[string]*task{},
+	}
+	a.gc.unschedule(a.paths.executorDir(a.id, fw.id, exID))
+	a.gc.unschedule(a.paths.metaExecutor(a.id, fw.id, exID))
+	if err := os.MkdirAll(ex.sandbox, 0o755); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if err := setLatest(filepath.Dir(ex.sandbox), cid); err != nil {
+		return nil, err
+	}
+	if err := writeJSONAtomic(a.paths.executorInfo(a.id, fw.id, exID), info); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(ex.metaDir, fileExecutorKind), []byte(kind)); err != nil {
+		return nil, err
+	}
+	if kind == kindCustom {
+		if err := writeFileAtomic(filepath.Join(ex.metaDir, fileHTTPMarker), nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := setLatest(filepath.Dir(ex.metaDir), cid); err != nil {
+		return nil, err
+	}
+	fw.executors[exID] = ex
+	return ex, nil
+}
+
+// newTask adds a task to a run and checkpoints its task.info. Called with
+// a.mu held.
+func (a *Agent) newTask(ex *executor, ti mesos.TaskInfo) (*task, error) {
+	if err := mesos.ValidateID(ti.TaskID.Value); err != nil {
+		return nil, fmt.Errorf("task ID: %w", err)
+	}
+	ti.AgentID = mesos.AgentID{Value: a.id}
+	metaDir := a.paths.metaTask(a.id, ex.fw.id, ex.id, ex.containerID, ti.TaskID.Value)
+	if err := writeJSONAtomic(filepath.Join(metaDir, fileTaskInfo), ti); err != nil {
+		return nil, err
+	}
+	t := &task{
+		ex:      ex,
+		info:    ti,
+		state:   mesos.TaskStaging,
+		stream:  newUpdateStream(filepath.Join(metaDir, fileTaskUpdates)),
+		metaDir: metaDir,
+	}
+	a.tasks[t.key()] = t
+	return t, nil
+}
+
+// runCommandTask launches a command task with the agent as its command
+// executor. Called with a.mu held.
+func (a *Agent) runCommandTask(fw *framework, ti mesos.TaskInfo) {
+	info := mesos.ExecutorInfo{
+		ExecutorID: mesos.ExecutorID{Value: ti.TaskID.Value},
+		Name:       commandExecutorName(&ti),
+		Source:     ti.TaskID.Value,
+		Resources:  commandExecutorResources(),
+		Labels:     ti.Labels,
+	}
+	if ex := fw.executors[ti.TaskID.Value]; ex != nil {
+		a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskError, Reason: mesos.ReasonTaskInvalid,
+			Message: "An executor with the task's ID already runs on this agent"})
+		return
+	}
+	ex, err := a.newRun(fw, info, kindCommand)
+	if err != nil {
+		a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
+			Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to create the executor: " + err.Error()})
+		return
+	}
+	t, err := a.newTask(ex, ti)
+	if err != nil {
+		delete(fw.executors, ex.id)
+		a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
+			Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to checkpoint the task: " + err.Error()})
+		return
+	}
+	t.containerID = ex.containerID
+	t.sandbox = ex.sandbox
+	ex.tasks[ti.TaskID.Value] = t
+	in := a.launchInfo(ex)
+	ctx := a.ctx
+	a.goFn(func() { a.runTaskContainer(ctx, t, in) })
+}
+
+func (a *Agent) launchInfo(ex *executor) launchInfo {
+	return launchInfo{agentID: a.id, framework: ex.fw.info, fwID: ex.fw.id, exID: ex.id}
+}
+
+// runTaskGroup handles RUN_TASK_GROUP with the agent as default executor:
+// each task gets its own container under the run's sandbox. Called with
+// a.mu held.
+func (a *Agent) runTaskGroup(fwInfo mesos.FrameworkInfo, exInfo mesos.ExecutorInfo, group mesos.TaskGroupInfo) {
+	if fwInfo.ID == nil || fwInfo.ID.Value == "" {
+		a.log.Error("RUN_TASK_GROUP without framework_info.id; dropped")
+		return
+	}
+	fwID := fwInfo.ID.Value
+	drop := func(fw *mesos.FrameworkInfo, state mesos.TaskState, reason, msg string) {
+		for _, ti := range group.Tasks {
+			a.orphanUpdate(fwID, ti.TaskID, mesos.TaskStatus{State: state, Reason: reason, Message: msg})
+		}
+	}
+	for _, ti := range group.Tasks {
+		if a.tasks[taskKey{fwID, ti.TaskID.Value}] != nil {
+			a.log.Warn("RUN_TASK_GROUP with a task the agent already runs; group ignored", "task_id", ti.TaskID.Value)
+			return
+		}
+	}
+	fw, err := a.ensureFramework(fwInfo, fwID)
+	if err != nil {
+		drop(&fwInfo, mesos.TaskFailed, mesos.ReasonContainerLaunchFailed, "Failed to checkpoint the framework: "+err.Error())
+		return
+	}
+	if fw.shuttingDown {
+		drop(&fw.info, droppedState(&fw.info), mesos.ReasonFrameworkRemoved, "Framework is shutting down")
+		return
+	}
+	ex := fw.executors[exInfo.ExecutorID.Value]
+	switch {
+	case ex == nil:
+		exInfo.Type = "DEFAULT"
+		ex, err = a.newRun(fw, exInfo, kindDefault)
+		if err != nil {
+			drop(&fw.info, mesos.TaskFailed, mesos.ReasonContainerLaunchFailed, "Failed to create the executor: "+err.Error())
+			return
+		}
+		ex.state = execRunning
+	case ex.kind != kindDefault:
+		drop(&fw.info, mesos.TaskError, mesos.ReasonTaskGroupInvalid, "Executor "+ex.id+" is not a default executor")
+		return
+	case ex.state != execRunning:
+		drop(&fw.info, droppedState(&fw.info), mesos.ReasonExecutorTerminated, "Executor is terminating")
+		return
+	}
+	ex.groups++
+	var started []*task
+	for _, ti := range group.Tasks {
+		t, err := a.newTask(ex, ti)
+		if err != nil {
+			a.orphanUpdate(fwID, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
+				Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to checkpoint the task: " + err.Error()})
+			continue
+		}
+		t.containerID = uuid.NewString()
+		t.sandbox = a.paths.taskSandbox(a.id, fw.id, ex.id, ex.containerID, ti.TaskID.Value)
+		t.group = ex.groups
+		ex.tasks[ti.TaskID.Value] = t
+		started = append(started, t)
+	}
+	if ex.info.Container != nil && ex.info.Container.Type == "DOCKER" {
+		for _, t := range started {
+			t.phase = phaseEnded
+			a.launchFailed(t, errDockerNotEnabled)
+		}
+		return
+	}
+	in := a.launchInfo(ex)
+	ctx := a.ctx
+	for _, t := range started {
+		a.goFn(func() { a.runTaskContainer(ctx, t, in) })
+	}
+}
+
+// runTaskContainer launches the container of a command task or of a task
+// of a group, reports it running, and waits for it to end.
+func (a *Agent) runTaskContainer(ctx context.Context, t *task, in launchInfo) {
+	spec, specErr := a.taskSpec(t, in)
+	if specErr == nil {
+		specErr = os.MkdirAll(t.sandbox, 0o755)
+	}
+	if specErr == nil && spec.User != "" {
+		specErr = chownDir(t.sandbox, spec.User)
+	}
+	a.mu.Lock()
+	if a.stopping {
+		a.mu.Unlock()
+		return
+	}
+	if t.kill != nil {
+		t.phase = phaseEnded
+		a.reportTaskEnded(t, mesos.TaskStatus{State: mesos.TaskKilled, Source: mesos.SourceAgent,
+			Reason: mesos.ReasonTaskKilledDuringLaunch, Message: "Task killed before it was launched"})
+		a.mu.Unlock()
+		return
+	}
+	if specErr != nil {
+		t.phase = phaseEnded
+		a.launchFailed(t, specErr)
+		a.mu.Unlock()
+		return
+	}
+	t.phase = phaseLaunching
+	a.mu.Unlock()
+
+	cp, err := a.cz.Launch(ctx, spec)
+
+	a.mu.Lock()
+	if ctx.Err() != nil || a.stopping {
+		a.mu.Unlock()
+		return
+	}
+	if err != nil {
+		a.counters.containerLaunchErrors++
+		t.phase = phaseEnded
+		a.launchFailed(t, err)
+		a.mu.Unlock()
+		return
+	}
+	metaDir := t.metaDir
+	if t.ex.kind == kindCommand {
+		metaDir = t.ex.metaDir
+	}
+	if err := writeJSONAtomic(filepath.Join(metaDir, fileContainerInfo), cp); err != nil {
+		a.log.Error("checkpointing container failed; the task will not be recovered after a restart",
+			"task_id", t.info.TaskID.Value, "err", err)
+	}
+	t.pid = cp.Pid
+	t.phase = phaseRunning
+	if t.ex.kind == kindCommand {
+		t.ex.pid = cp.Pid
+		if t.ex.state == execRegistering {
+			t.ex.state = execRunning
+		}
+	}
+	for _, s := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
+		if err := a.statusUpdate(t, mesos.TaskStatus{State: s, Source: mesos.SourceExecutor}); err != nil {
+			a.log.Warn("status update failed", "task_id", t.info.TaskID.Value, "state", s, "err", err)
+		}
+	}
+	if t.kill != nil {
+		a.startKill(t)
+	}
+	a.mu.Unlock()
+	a.waitTaskContainer(ctx, t)
+}
+
+// waitTaskContainer waits for a task's own container and reports its end.
+func (a *Agent) waitTaskContainer(ctx context.Context, t *task) {
+	term, err := a.cz.Wait(ctx, t.containerID)
+	if ctx.Err() != nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopping {
+		return
+	}
+	var lost *endCause
+	if err != nil {
+		a.log.Warn("waiting for container failed", "container_id", t.containerID, "task_id", t.info.TaskID.Value, "err", err)
+		msg := "Container could not be waited for: " + err.Error()
+		if errors.Is(err, containerizer.ErrUnknownContainer) {
+			msg = "Container was lost while the agent was down"
+		}
+		lost = &endCause{state: goneState(&t.ex.fw.info), reason: mesos.ReasonAgentRestarted, message: msg}
+	}
+	a.taskContainerEnded(t, term, lost)
+}
+
+// launchFailed reports a task whose container could not be launched.
+// Called with a.mu held.
+func (a *Agent) launchFailed(t *task, err error) {
+	a.log.Warn("container launch failed", "framework_id", t.ex.fw.id, "task_id", t.info.TaskID.Value, "err", err)
+	a.reportTaskEnded(t, mesos.TaskStatus{State: mesos.TaskFailed, Source: mesos.SourceAgent,
+		Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to launch container: " + err.Error()})
+}
+
+// taskContainerEnded reports the end of a task's own container. override
+// (a lost container) wins over the kill cause. Called with a.mu held.
+func (a *Agent) taskContainerEnded(t *task, term containerizer.Termination, override *endCause) {
+	t.phase = phaseEnded
+	cause := t.kill
+	if cause == nil {
+		cause = t.ex.cause
+	}
+	if override != nil {
+		cause = override
+	}
+	state, reason, msg := taskEndStatus(term, cause)
+	source := mesos.SourceExecutor
+	if override != nil {
+		source = mesos.SourceAgent
+	}
+	a.reportTaskEnded(t, mesos.TaskStatus{State: state, Reason: reason, Message: msg, Source: source})
+}
+
+// reportTaskEnded sends the terminal status of a task whose container is
+// gone (unless it already has one) and advances its executor: a command
+// executor terminates with its task; a default executor kills the rest of
+// a group when a task failed or was killed, and terminates when its last
+// task's container ended. Called with a.mu held.
+func (a *Agent) reportTaskEnded(t *task, st mesos.TaskStatus) {
+	if !t.state.IsTerminal() {
+		if err := a.statusUpdate(t, st); err != nil {
+			a.log.Warn("terminal status update failed", "task_id", t.info.TaskID.Value, "err", err)
+		}
+	}
+	ex := t.ex
+	switch ex.kind {
+	case kindCommand:
+		ex.containerEnded = true
+		ex.state = execTerminated
+	case kindDefault:
+		if (st.State == mesos.TaskFailed || st.State == mesos.TaskKilled) && ex.state == execRunning {
+			for _, other := range ex.tasks {
+				if other != t && other.group == t.group && !other.state.IsTerminal() && other.kill == nil {
+					a.killTask(other, killGrace(nil, other.info.KillPolicy), &endCause{})
+				}
+			}
+		}
+		ended := true
+		for _, other := range ex.tasks {
+			if other.phase != phaseEnded {
+				ended = false
+			}
+		}
+		if ended {
+			ex.state = execTerminated
+		}
+	}
+	if t.stream.done() {
+		a.taskCompleted(t)
+		return
+	}
+	a.maybeCompleteExecutor(ex)
+}
+
+// killGrace is the grace period of a kill: the KILL's kill_policy, else
+// the task's, else the command executor's default.
+func killGrace(override, task *mesos.KillPolicy) time.Duration {
+	for _, p := range []*mesos.KillPolicy{override, task} {
+		if p != nil && p.GracePeriod != nil && p.GracePeriod.Nanoseconds >= 0 {
+			return time.Duration(p.GracePeriod.Nanoseconds)
+		}
+	}
+	return DefaultTaskKillGracePeriod
+}
+
+// killTask kills a task with its own container (command and group tasks).
+// Called with a.mu held.
+func (a *Agent) killTask(t *task, grace time.Duration, cause *endCause) {
+	if t.state.IsTerminal() {
+		return
+	}
+	if t.kill != nil && t.phase == phaseRunning && grace >= t.grace {
+		return // already being killed at least as fast
+	}
+	if t.kill == nil {
+		t.kill = cause
+	}
+	t.grace = grace
+	a.startKill(t)
+}
+
+// startKill carries out a kill decided earlier once the container runs;
+// pending and launching containers are killed by their launch goroutine.
+// Called with a.mu held.
+func (a *Agent) startKill(t *task) {
+	if t.phase != phaseRunning {
+		return
+	}
+	if t.ex.fw.info.HasCapability(mesos.CapTaskKillingState) && t.state != mesos.TaskKilling {
+		if err := a.statusUpdate(t, mesos.TaskStatus{State: mesos.TaskKilling, Source: mesos.SourceExecutor}); err != nil {
+			a.log.Warn("TASK_KILLING update failed", "task_id", t.info.TaskID.Value, "err", err)
+		}
+	}
+	a.killContainer(t.containerID, t.grace)
+}
+
+// killContainer kills a container in the background; its waiter reports
+// the end. Called with a.mu held.
+func (a *Agent) killContainer(cid string, grace time.Duration) {
+	ctx := a.ctx
+	a.goFn(func() {
+		if err := a.cz.Kill(ctx, cid, grace); err != nil && ctx.Err() == nil {
+			a.log.Warn("killing container failed", "container_id", cid, "err", err)
+		}
+	})
+}
+
+// killTaskRequest handles KILL_TASK. Called with a.mu held.
+func (a *Agent) killTaskRequest(fwID string, taskID mesos.TaskID, policy *mesos.KillPolicy) {
+	t := a.tasks[taskKey{fwID, taskID.Value}]
+	if t == nil {
+		if a.knowsCompletedTask(fwID, taskID.Value) {
+			a.log.Info("KILL_TASK for a completed task; ignored", "framework_id", fwID, "task_id", taskID.Value)
+			return
+		}
+		a.log.Warn("KILL_TASK for an unknown task; answering TASK_LOST", "framework_id", fwID, "task_id", taskID.Value)
+		a.orphanUpdate(fwID, taskID, mesos.TaskStatus{State: mesos.TaskLost, Reason: mesos.ReasonTaskUnknown,
+			Message: "Attempted to kill an unknown task"})
+		return
+	}
+	switch t.ex.kind {
+	case kindCustom:
+		a.killCustomTask(t, policy)
+	default:
+		a.killTask(t, killGrace(policy, t.info.KillPolicy), &endCause{})
+	}
+}
+
+// knowsCompletedTask reports whether the task is among the completed ones.
+// Called with a.mu held.
+func (a *Agent) knowsCompletedTask(fwID, taskID string) bool {
+	fws := []*framework{a.frameworks[fwID]}
+	for _, f := range a.completedFrameworks {
+		if f.id == fwID {
+			fws = append(fws, f)
+		}
+	}
+	for _, fw := range fws {
+		if fw == nil {
+			continue
+		}
+		exs := append([]*executor{}, fw.completedExecutors...)
+		for _, ex := range fw.executors {
+			exs = append(exs, ex)
+		}
+		for _, ex := range exs {
+			for _, t := range ex.completed {
+				if t.info.TaskID.Value == taskID {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// shutdownExecutor ends a run: its tasks are killed (command, default) or
+// the executor is asked to shut down and killed after its grace period
+// (custom). It returns the grace period used. Called with a.mu held.
+func (a *Agent) shutdownExecutor(ex *executor, cause *endCause) time.Duration {
+	if ex.state == execTerminated {
+		return 0
+	}
+	if ex.cause == nil {
+		ex.cause = cause
+	}
+	grace := a.executorShutdownGrace(&ex.info)
+	switch ex.kind {
+	case kindCommand, kindDefault:
+		if ex.state != execTerminating {
+			ex.state = execTerminating
+		}
+		longest := time.Duration(0)
+		for _, t := range ex.tasks {
+			g := min(killGrace(nil, t.info.KillPolicy), grace)
+			a.killTask(t, g, ex.cause)
+			longest = max(longest, g)
+		}
+		if ex.kind == kindDefault {
+			allEnded := true
+			for _, t := range ex.tasks {
+				if t.phase != phaseEnded {
+					allEnded = false
+				}
+			}
+			if allEnded {
+				ex.state = execTerminated
+				a.maybeCompleteExecutor(ex)
+			}
+		}
+		return longest
+	case kindCustom:
+		if ex.state == execTerminating {
+			return grace
+		}
+		ex.state = execTerminating
+		if ex.timer != nil {
+			ex.timer.Stop()
+			ex.timer = nil
+		}
+		switch {
+		case ex.conn != nil:
+			ex.conn.send(mesos.ExecutorEvent{Type: mesos.ExecEventShutdown})
+			cid := ex.containerID
+			ex.timer = time.AfterFunc(grace, func() {
+				a.mu.Lock()
+				defer a.mu.Unlock()
+				if a.stopping || ex.containerEnded {
+					return
+				}
+				a.log.Info("executor did not exit within its shutdown grace period; killing it", "executor_id", ex.id)
+				a.killContainer(cid, 0)
+			})
+		case ex.pid > 0:
+			a.killContainer(ex.containerID, 0)
+		}
+		// A container still launching is killed by its launch goroutine.
+		return grace
+	}
+	return grace
+}

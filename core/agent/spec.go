@@ -1,0 +1,277 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/strata-sched/strata/core/containerizer"
+	"github.com/strata-sched/strata/core/mesos"
+)
+
+// Executor allowance added to a command task's resources (Mesos'
+// DEFAULT_EXECUTOR_CPUS and DEFAULT_EXECUTOR_MEM).
+const (
+	commandExecutorCPUs  = 0.1
+	commandExecutorMemMB = 32
+)
+
+// errDockerNotEnabled is the launch failure of a DOCKER container.
+var errDockerNotEnabled = errors.New("the docker containerizer is not enabled on this agent " +
+	"(it needs --containerizers=docker,mesos); this task asks for container type DOCKER")
+
+// defaultPath is the PATH of tasks when neither the task nor the agent has one.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// commandExecutorName is Mesos' name for the command executor of a task.
+func commandExecutorName(ti *mesos.TaskInfo) string {
+	name := "(Task: " + ti.TaskID.Value + ") "
+	if ti.Command.IsShell() {
+		v := ti.Command.GetValue()
+		if len(v) > 15 {
+			v = v[:12] + "..."
+		}
+		name += "(Command: sh -c '" + v + "')"
+	} else {
+		name += "(Command: [" + strings.Join(append([]string{ti.Command.GetValue()}, ti.Command.Arguments...), ", ") + "])"
+	}
+	return "Command Executor " + name
+}
+
+// commandExecutorResources is the allowance of a command executor.
+func commandExecutorResources() mesos.Resources {
+	return mesos.Resources{
+		{Name: "cpus", Type: mesos.SCALAR, Scalar: &mesos.Scalar{Value: commandExecutorCPUs}},
+		{Name: "mem", Type: mesos.SCALAR, Scalar: &mesos.Scalar{Value: commandExecutorMemMB}},
+	}
+}
+
+// resolveUser decides whom a container runs as: the requested user (the
+// CommandInfo's, else the FrameworkInfo's) when the agent runs as root and
+// the user exists; "" (the agent's user) when the agent is not root or the
+// request is empty or the agent's own user.
+func resolveUser(requested, agentUser string, isRoot bool, exists func(string) error) (string, error) {
+	if !isRoot || requested == "" || requested == agentUser {
+		return "", nil
+	}
+	if err := exists(requested); err != nil {
+		return "", fmt.Errorf("failed to launch as user '%s': the user does not exist on this agent (%v)", requested, err)
+	}
+	return requested, nil
+}
+
+// requestedUser is CommandInfo.user if set, else FrameworkInfo.user.
+func requestedUser(cmd *mesos.CommandInfo, fw *mesos.FrameworkInfo) string {
+	if cmd != nil && cmd.User != nil {
+		return *cmd.User
+	}
+	return fw.User
+}
+
+// buildEnv merges base with the command's environment (the command's
+// variables win) and returns sorted KEY=VALUE pairs. PATH falls back to
+// agentPath, then defaultPath.
+func buildEnv(base map[string]string, cmd *mesos.CommandInfo, agentPath string) ([]string, error) {
+	env := make(map[string]string, len(base)+8)
+	for k, v := range base {
+		env[k] = v
+	}
+	if cmd != nil && cmd.Environment != nil {
+		for _, v := range cmd.Environment.Variables {
+			if v.Type != "" && v.Type != "VALUE" {
+				return nil, fmt.Errorf("environment variable %q: type %s is not supported on this agent", v.Name, v.Type)
+			}
+			if v.Name == "" {
+				return nil, errors.New("environment variable without a name")
+			}
+			env[v.Name] = v.Value
+		}
+	}
+	if _, ok := env["PATH"]; !ok {
+		env["PATH"] = agentPath
+		if agentPath == "" {
+			env["PATH"] = defaultPath
+		}
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// rlimits converts ContainerInfo.rlimit_info ("RLMT_NOFILE" -> "NOFILE").
+func rlimits(c *mesos.ContainerInfo) ([]containerizer.Rlimit, error) {
+	if c == nil || c.RlimitInfo == nil {
+		return nil, nil
+	}
+	var out []containerizer.Rlimit
+	for _, r := range c.RlimitInfo.Rlimits {
+		name := strings.TrimPrefix(r.Type, "RLMT_")
+		if name == "" || name == "UNKNOWN" {
+			return nil, fmt.Errorf("rlimit with unknown type %q", r.Type)
+		}
+		if (r.Soft == nil) != (r.Hard == nil) {
+			return nil, fmt.Errorf("rlimit %s: set both soft and hard, or neither for unlimited", r.Type)
+		}
+		if r.Soft != nil && *r.Soft > *r.Hard {
+			return nil, fmt.Errorf("rlimit %s: soft limit %d is above hard limit %d", r.Type, *r.Soft, *r.Hard)
+		}
+		out = append(out, containerizer.Rlimit{Type: name, Soft: r.Soft, Hard: r.Hard})
+	}
+	return out, nil
+}
+
+// mesosDuration formats d as Mesos' flags print durations ("5secs", "15mins").
+func mesosDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0 && d >= time.Hour:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "hrs"
+	case d%time.Minute == 0 && d >= time.Minute:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "mins"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "secs"
+	}
+	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+}
+
+// launchInfo is what a launch goroutine needs, copied under the agent's
+// lock so that the goroutine reads nothing shared.
+type launchInfo struct {
+	agentID   string
+	framework mesos.FrameworkInfo
+	fwID      string
+	exID      string
+	// For custom executors: the resources of the tasks that came with it.
+	taskResources mesos.Resources
+}
+
+// taskSpec is the container of a command task or of a task of a group.
+func (a *Agent) taskSpec(t *task, in launchInfo) (containerizer.Spec, error) {
+	ti := &t.info
+	if ti.Container != nil && ti.Container.Type == "DOCKER" {
+		return containerizer.Spec{}, errDockerNotEnabled
+	}
+	if ti.Command == nil {
+		return containerizer.Spec{}, errors.New("task has no command")
+	}
+	user, err := resolveUser(requestedUser(ti.Command, &in.framework), a.agentUser, a.isRoot, lookupUser)
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	base := map[string]string{
+		"MESOS_SANDBOX":        t.sandbox,
+		"MESOS_DIRECTORY":      t.sandbox,
+		"MESOS_FRAMEWORK_ID":   in.fwID,
+		"MESOS_EXECUTOR_ID":    in.exID,
+		"MESOS_TASK_ID":        ti.TaskID.Value,
+		"MESOS_AGENT_ENDPOINT": a.endpoint,
+		"HOST":                 a.cfg.Hostname,
+	}
+	env, err := buildEnv(base, ti.Command, os.Getenv("PATH"))
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	rl, err := rlimits(ti.Container)
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	res := mesos.Resources(ti.Resources)
+	if t.ex.kind == kindCommand {
+		res = res.Plus(commandExecutorResources())
+	}
+	metaDir := t.metaDir
+	if t.ex.kind == kindCommand {
+		metaDir = t.ex.metaDir
+	}
+	spec := containerizer.Spec{
+		ContainerID: t.containerID,
+		Sandbox:     t.sandbox,
+		RunDir:      filepath.Join(metaDir, dirContainerizer),
+		Shell:       ti.Command.IsShell(),
+		Value:       ti.Command.GetValue(),
+		Arguments:   ti.Command.Arguments,
+		Env:         env,
+		User:        user,
+		CPUs:        res.Scalar("cpus"),
+		MemMB:       res.Scalar("mem"),
+		DiskMB:      res.Scalar("disk"),
+		Rlimits:     rl,
+	}
+	if !spec.Shell && len(spec.Arguments) == 0 {
+		spec.Arguments = []string{spec.Value}
+	}
+	if spec.Shell && spec.Value == "" {
+		return containerizer.Spec{}, errors.New("task command has no value")
+	}
+	return spec, nil
+}
+
+// executorShutdownGrace is the executor's shutdown_grace_period, else the agent's.
+func (a *Agent) executorShutdownGrace(info *mesos.ExecutorInfo) time.Duration {
+	if info.ShutdownGracePeriod != nil && info.ShutdownGracePeriod.Nanoseconds > 0 {
+		return time.Duration(info.ShutdownGracePeriod.Nanoseconds)
+	}
+	return a.cfg.ExecutorShutdownGracePeriod
+}
+
+// executorSpec is the container of a custom executor.
+func (a *Agent) executorSpec(ex *executor, in launchInfo) (containerizer.Spec, error) {
+	info := &ex.info
+	if info.Container != nil && info.Container.Type == "DOCKER" {
+		return containerizer.Spec{}, errDockerNotEnabled
+	}
+	if info.Command == nil || (info.Command.IsShell() && info.Command.GetValue() == "") {
+		return containerizer.Spec{}, errors.New("executor has no command")
+	}
+	user, err := resolveUser(requestedUser(info.Command, &in.framework), a.agentUser, a.isRoot, lookupUser)
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	base := map[string]string{
+		"MESOS_FRAMEWORK_ID":                   in.fwID,
+		"MESOS_EXECUTOR_ID":                    ex.id,
+		"MESOS_DIRECTORY":                      ex.sandbox,
+		"MESOS_SANDBOX":                        ex.sandbox,
+		"MESOS_AGENT_ENDPOINT":                 a.endpoint,
+		"MESOS_CHECKPOINT":                     "1",
+		"MESOS_RECOVERY_TIMEOUT":               "15mins",
+		"MESOS_SUBSCRIPTION_BACKOFF_MAX":       "2secs",
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": mesosDuration(a.executorShutdownGrace(info)),
+		"MESOS_HTTP_COMMAND_EXECUTOR":          "0",
+		"HOST":                                 a.cfg.Hostname,
+	}
+	env, err := buildEnv(base, info.Command, os.Getenv("PATH"))
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	rl, err := rlimits(info.Container)
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	res := mesos.Resources(info.Resources).Plus(in.taskResources)
+	spec := containerizer.Spec{
+		ContainerID: ex.containerID,
+		Sandbox:     ex.sandbox,
+		RunDir:      filepath.Join(ex.metaDir, dirContainerizer),
+		Shell:       info.Command.IsShell(),
+		Value:       info.Command.GetValue(),
+		Arguments:   info.Command.Arguments,
+		Env:         env,
+		User:        user,
+		CPUs:        res.Scalar("cpus"),
+		MemMB:       res.Scalar("mem"),
+		DiskMB:      res.Scalar("disk"),
+		Rlimits:     rl,
+	}
+	if !spec.Shell && len(spec.Arguments) == 0 {
+		spec.Arguments = []string{spec.Value}
+	}
+	return spec, nil
+}

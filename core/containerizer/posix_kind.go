@@ -1,0 +1,4 @@
+package containerizer
+
+// PosixKind is the Kind of the posix containerizer and of its checkpoints.
+const PosixKind = "posix"

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/strata-sched/strata/core/mesos"
+	"github.com/strata-sched/strata/frameworks/examples/primes"
+	"github.com/strata-sched/strata/frameworks/scheduler/schedulertest"
+)
+
+func TestCountSubcommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"count", "--from", "1", "--to", "100"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if out.String() != "25\n" {
+		t.Fatalf("stdout = %q", out.String())
+	}
+}
+
+// fakeCluster plays master and agent: it offers resources, "runs" each
+// launched task by calling primes.Work in-process with the task's command
+// line and environment, and reports the task's states. The first task of
+// range 1 fails without running, to exercise the retry.
+func fakeCluster(t *testing.T, m *schedulertest.Master) (tornDown <-chan struct{}) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	update := func(task mesos.TaskInfo, state mesos.TaskState) {
+		_ = m.Send(schedulertest.UpdateEvent(schedulertest.Status(task.TaskID.Value, task.AgentID.Value, state, true)))
+	}
+	wg.Go(func() {
+		<-m.Subscribes()
+		_ = m.Send(schedulertest.OffersEvent(
+			schedulertest.Offer("o-1", "fw-1", "a-1", 1, 1024), // two 0.5-cpu tasks
+			schedulertest.Offer("o-2", "fw-1", "a-2", 2, 1024), // the other two (and room to spare)
+		))
+		offers := 2
+		for {
+			var req schedulertest.Request
+			select {
+			case req = <-m.Calls():
+			case <-t.Context().Done():
+				return
+			}
+			switch req.Call.Type {
+			case mesos.CallRevive:
+				offers++
+				_ = m.Send(schedulertest.OffersEvent(schedulertest.Offer(fmt.Sprintf("o-%d", offers), "fw-1", "a-1", 4, 4096)))
+			case mesos.CallTeardown:
+				close(done)
+				return
+			case mesos.CallAccept:
+				for _, task := range req.Call.Accept.Operations[0].Launch.TaskInfos {
+					if task.TaskID.Value == "primes-1-1" {
+						update(task, mesos.TaskFailed)
+						continue
+					}
+					wg.Go(func() {
+						update(task, mesos.TaskRunning)
+						if err := runTask(t.Context(), task); err != nil {
+							t.Errorf("task %s: %v", task.TaskID.Value, err)
+							update(task, mesos.TaskFailed)
+							return
+						}
+						update(task, mesos.TaskFinished)
+					})
+				}
+			}
+		}
+	})
+	return done
+}
+
+// runTask does what the agent would: run "<exe> count --from A --to B"
+// with the task's environment, here without a process.
+func runTask(ctx context.Context, task mesos.TaskInfo) error {
+	cmd := task.Command.GetValue()
+	i := strings.Index(cmd, " count ")
+	if i < 0 {
+		return fmt.Errorf("command %q is not a count", cmd)
+	}
+	var r primes.Range
+	if _, err := fmt.Sscanf(cmd[i:], " count --from %d --to %d", &r.From, &r.To); err != nil {
+		return fmt.Errorf("command %q: %w", cmd, err)
+	}
+	env := map[string]string{}
+	for _, v := range task.Command.Environment.Variables {
+		env[v.Name] = v.Value
+	}
+	var out bytes.Buffer
+	return primes.Work(ctx, r, env[primes.EnvResultURL], env[primes.EnvTaskID], &out, http.DefaultClient)
+}
+
+func TestPrimesAgainstFakeCluster(t *testing.T) {
+	m := schedulertest.NewMaster(schedulertest.Config{})
+	t.Cleanup(m.Close)
+	tornDown := fakeCluster(t, m)
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"--master", m.Addr(), "--from", "1", "--to", "1000000", "--tasks", "4"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), "78498 primes in [1, 1000000] (4 tasks, 5 launches)") {
+		t.Fatalf("stdout = %q\nstderr:\n%s", out.String(), errOut.String())
+	}
+	schedulertest.Next(t, tornDown)
+}

@@ -187,8 +187,15 @@ func sandboxOf(ctx context.Context, master, taskID string) (agentURL, dir string
 		return "", "", err
 	}
 	var matches []v0Task
+	var all [][]v0Task
 	for _, f := range st.Frameworks {
-		for _, t := range append(append([]v0Task{}, f.Tasks...), f.CompletedTasks...) {
+		all = append(all, append(append([]v0Task{}, f.Tasks...), f.CompletedTasks...))
+	}
+	for _, f := range st.CompletedFrameworks {
+		all = append(all, f.CompletedTasks)
+	}
+	for _, tasks := range all {
+		for _, t := range tasks {
 			if t.ID == taskID {
 				matches = []v0Task{t}
 				goto found

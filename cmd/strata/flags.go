@@ -123,3 +123,14 @@ func flagMap(cmd *cobra.Command) map[string]string {
 	cmd.Flags().VisitAll(func(f *pflag.Flag) { out[f.Name] = f.Value.String() })
 	return out
 }
+
+// currentUser is the name frameworks started by the CLI run their tasks as.
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if os.Geteuid() == 0 {
+		return "root"
+	}
+	return "nobody"
+}

@@ -256,7 +256,7 @@ func (a *Agent) killAllForStop() {
 	longest := time.Duration(0)
 	for _, fw := range a.frameworks {
 		for _, ex := range fw.executors {
-			if g := a.shutdownExecutor(ex, &endCause{reason: mesos.ReasonAgentRestarted, message: "Killed because the agent is stopping"}); g > longest {
+			if g := a.shutdownExecutor(ex, &endCause{reason: mesos.ReasonAgentRestarted, message: "Killed because the agent is stopping", agent: true}); g > longest {
 				longest = g
 			}
 		}

@@ -343,7 +343,7 @@ func (a *Agent) waitTaskContainer(ctx context.Context, t *task) {
 		if errors.Is(err, containerizer.ErrUnknownContainer) {
 			msg = "Container was lost while the agent was down"
 		}
-		lost = &endCause{state: goneState(&t.ex.fw.info), reason: mesos.ReasonAgentRestarted, message: msg}
+		lost = &endCause{state: goneState(&t.ex.fw.info), reason: mesos.ReasonAgentRestarted, message: msg, agent: true}
 	}
 	a.taskContainerEnded(t, term, lost)
 }
@@ -369,7 +369,7 @@ func (a *Agent) taskContainerEnded(t *task, term containerizer.Termination, over
 	}
 	state, reason, msg := taskEndStatus(term, cause)
 	source := mesos.SourceExecutor
-	if override != nil {
+	if cause != nil && cause.agent && term.Limitation == "" {
 		source = mesos.SourceAgent
 	}
 	a.reportTaskEnded(t, mesos.TaskStatus{State: state, Reason: reason, Message: msg, Source: source})

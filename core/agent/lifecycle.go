@@ -77,6 +77,9 @@ type endCause struct {
 	state   mesos.TaskState // TASK_KILLED unless set
 	reason  string
 	message string // overrides the containerizer's message
+	// agent: the agent, not the (command or default) executor, ends the
+	// task (SOURCE_AGENT).
+	agent bool
 }
 
 // taskEndStatus decides the terminal state, reason and message of a task

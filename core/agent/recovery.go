@@ -335,7 +335,7 @@ func (a *Agent) reattach(c recoveredContainer) {
 	ex := c.ex
 	cleanup := a.cfg.Recover == RecoverCleanup
 	cause := &endCause{state: goneState(&ex.fw.info), reason: mesos.ReasonAgentRestarted,
-		message: "Killed during agent recovery (--recover=cleanup)"}
+		message: "Killed during agent recovery (--recover=cleanup)", agent: true}
 	if c.t != nil {
 		t := c.t
 		if ex.state == execRegistering {
@@ -363,7 +363,7 @@ func (a *Agent) reattach(c recoveredContainer) {
 // endRecovered ends the tasks of a container that did not survive (host
 // reboot). Called with a.mu held.
 func (a *Agent) endRecovered(c recoveredContainer, msg string) {
-	cause := &endCause{state: goneState(&c.ex.fw.info), reason: mesos.ReasonAgentRestarted, message: msg}
+	cause := &endCause{state: goneState(&c.ex.fw.info), reason: mesos.ReasonAgentRestarted, message: msg, agent: true}
 	if c.t != nil {
 		a.taskContainerEnded(c.t, containerizer.Termination{ExitCode: -1, Message: msg}, cause)
 		return

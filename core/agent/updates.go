@@ -2,7 +2,6 @@ package agent
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -322,9 +321,5 @@ func (a *Agent) ensureFramework(info mesos.FrameworkInfo, id string) (*framework
 	}
 	fw := &framework{id: id, info: info, executors: map[string]*executor{}}
 	a.frameworks[id] = fw
-	a.completedFrameworks = slices.DeleteFunc(a.completedFrameworks, func(f *framework) bool { return f.id == id })
 	return fw, nil
 }
-
-// removeAllIfEmpty removes dir if it has no entries (best effort).
-func removeIfEmpty(dir string) { _ = os.Remove(dir) }

@@ -290,8 +290,9 @@ func (c *cycle) build(a int32, role string) mesos.Resources {
 	}
 	avail := c.s.Agents[a].Available
 	for i, cd := range c.cand {
-		r := &out[i]
-		*r = avail[c.items[cd.item].res]
+		// Patch a local copy and store it once: one write barrier pass
+		// instead of one per pointer field.
+		r := avail[c.items[cd.item].res]
 		r.AllocationInfo = info
 		switch {
 		case r.Type == mesos.SCALAR:
@@ -309,6 +310,7 @@ func (c *cycle) build(a int32, role string) mesos.Resources {
 		if r.Reservations != nil {
 			r.Reservations = slices.Clone(r.Reservations)
 		}
+		out[i] = r
 	}
 	return out
 }

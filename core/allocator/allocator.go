@@ -69,7 +69,9 @@ type Snapshot struct {
 	// sets (Mesos' --min_allocatable_resources, default cpus:0.01 | mem:32).
 	MinAllocatable []map[string]float64
 	// Consumed per role, for quota: reservations + unreserved allocations.
-	// When nil it is computed from Frameworks' Allocated.
+	// When nil it is computed from the snapshot: scalars in agents' Total
+	// reserved to the role or a descendant, plus the unreserved non-revocable
+	// scalars of Frameworks' Allocated in the role or a descendant.
 	Consumed map[string]map[string]float64
 }
 

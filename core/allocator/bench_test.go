@@ -8,11 +8,10 @@ import (
 	"github.com/strata-sched/strata/core/mesos"
 )
 
-// benchSnapshot is Mesos' allocator benchmark setup
-// (HierarchicalAllocator_BENCHMARK_Test): identical agents
-// cpus:2;mem:1024;disk:4096;ports:[31000-32000], frameworks in role "*", all
-// active, no filters. With held, every framework already holds some
-// allocation (1 to 4 × cpus:0.5;mem:256).
+// benchSnapshot is the setup of Mesos' own allocator benchmarks: identical
+// agents cpus:2;mem:1024;disk:4096;ports:[31000-32000], frameworks in role
+// "*", all active, no filters. With held, every framework already holds some
+// allocation (1 to 4 × cpus:0.5;mem:256), so shares start unequal.
 func benchSnapshot(tb testing.TB, agents, frameworks int, held bool) *Snapshot {
 	tb.Helper()
 	agentRes, err := mesos.ParseResources("cpus:2;mem:1024;disk:4096;ports:[31000-32000]", "")

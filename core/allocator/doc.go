@@ -25,22 +25,26 @@
 //
 // # The two stages
 //
-// Active agents are shuffled (when a *rand.Rand is given) and walked in that
-// order, once per stage; agent by agent, roles and then frameworks are visited
-// in share order, and a framework gets all that is left on the agent for its
-// role in one offer:
+// Active agents are shuffled (when a *rand.Rand is given; again before stage
+// 2) and walked in that order, once per stage; agent by agent, roles and then
+// frameworks are visited in share order, and a framework gets all that is
+// left on the agent for its role in one offer:
 //
 //  1. Quota guarantees. Only roles with an unsatisfied guarantee and active
-//     frameworks take part. Unreserved scalars they have a guarantee for are
-//     chopped to what is still missing; other unreserved scalars are bounded
-//     by the role's limits and by the headroom other roles' guarantees need;
-//     reservations and non-scalars ride along when the role makes progress.
+//     frameworks take part, and only on agents that move them towards it.
+//     What the guarantee still misses is offered first; unreserved scalars
+//     beyond it are bounded by the role's limits and by the headroom the
+//     other unsatisfied guarantees need; reservations, non-scalar and
+//     revocable resources ride along.
 //  2. Fair share. Every role. Reservations to the role or an ancestor,
 //     non-scalar and revocable resources are always offerable; unreserved
 //     scalars are chopped to the role's quota limits and to the unreserved
 //     headroom still needed by other roles' unsatisfied guarantees
 //     (Σ guarantee − consumed). Consumption is reservations plus unreserved
-//     allocations (Snapshot.Consumed, or derived from the snapshot).
+//     allocations (Snapshot.Consumed, or derived from the snapshot). Limits
+//     chop per resource, as in Mesos: a role at its cpus limit is still
+//     offered memory, disk and ports when they meet the min-allocatable
+//     resources.
 //
 // Resources offered to a (framework, role) on an agent in both stages are
 // merged into one Offer, so every agent is offered at most once per
@@ -73,8 +77,7 @@
 // and sending OFFERS events (one per framework per cycle), rescinding offers,
 // offer timeouts, revive (dropping filters and suppression), the allocation
 // interval and event-triggered runs, and the recovery pause after a failover.
-// Revocable resources are offered like any other non-quota resource: the
-// master should leave them out of Available for frameworks without the
-// REVOCABLE_RESOURCES capability. Shared resources are offered once per
-// cycle, to the first framework that takes them.
+// Framework carries no REVOCABLE_RESOURCES capability, so revocable
+// resources in Available are offered like non-scalars, to any framework;
+// shared resources are offered once per cycle, whole.
 package allocator

@@ -3,6 +3,7 @@ package allocator
 import (
 	"cmp"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -149,7 +150,13 @@ func newCycle(s *Snapshot) *cycle {
 	c.caps = make([]float64, c.nd)
 
 	c.arena.nItems = len(c.items)
-	c.offers = make([]Offer, 0, len(c.order))
+	offerable := 0
+	for _, a := range c.order {
+		if c.agents[a].left > 0 {
+			offerable++
+		}
+	}
+	c.offers = make([]Offer, 0, offerable)
 	c.buildTree()
 	c.setupQuotas()
 	for r := range c.roles {
@@ -245,8 +252,8 @@ func (c *cycle) buildTree() {
 			parent = c.roles[roleIdx[p]].node
 		}
 		w := s.Weights[name]
-		if w <= 0 {
-			w = 1
+		if !(w > 0) || math.IsInf(w, 1) {
+			w = 1 // missing, zero, negative, NaN or infinite
 		}
 		n := c.addNode(node{name: name, parent: parent, weight: w, pair: -1, ownRole: -1})
 		ri := roleInfo{name: name, node: n, own: -1, quota: -1}
@@ -460,6 +467,9 @@ func (c *cycle) stage1() {
 	roles := slices.Clone(c.stage1Roles)
 	offered := false
 	for _, a := range c.order {
+		if !slices.ContainsFunc(roles, func(r int32) bool { return c.quotas[c.roles[r].quota].unsatisfied() }) {
+			break // every guarantee is met
+		}
 		slices.SortStableFunc(roles, func(x, y int32) int {
 			ox, oy := c.roles[x].own, c.roles[y].own
 			switch {
@@ -470,7 +480,6 @@ func (c *cycle) stage1() {
 			}
 			return 0
 		})
-		pending := false
 		for _, r := range roles {
 			if c.agents[a].left == 0 {
 				break
@@ -478,15 +487,11 @@ func (c *cycle) stage1() {
 			if !c.quotas[c.roles[r].quota].unsatisfied() {
 				continue
 			}
-			pending = true
 			n := len(c.offers)
 			c.serve(1, r, a)
 			offered = offered || len(c.offers) > n
 		}
 		c.reinsert()
-		if !pending {
-			break // every guarantee is met
-		}
 	}
 	if offered {
 		// Stage 1 changed the shares of nodes sitting in heaps.

@@ -374,8 +374,10 @@ func TestAllocate(t *testing.T) {
 			name: "quota guarantee is served before fair share",
 			snap: func(t *testing.T) *Snapshot {
 				q := mkFw("q", "q")
-				q.Allocated = held(t, "q", "mem:8192")
-				var agents []Agent
+				q.Allocated = held(t, "q", "mem:10240")
+				used := mkAgent(t, "used", "cpus:2;mem:4096")
+				used.Available = nil
+				agents := []Agent{used}
 				for i := range 4 {
 					agents = append(agents, mkAgent(t, fmt.Sprint(i), "cpus:2;mem:4096"))
 				}
@@ -385,26 +387,51 @@ func TestAllocate(t *testing.T) {
 				}
 			},
 			check: func(t *testing.T, s *Snapshot, res Result) {
-				// Without the guarantee r would get agents 0, 1 and 3.
+				// Without the guarantee r would get agents 0, 1 and 2.
 				if got := served(res); !equalStrings(got, []string{"q@0(q)", "q@1(q)", "r@2(r)", "r@3(r)"}) {
 					t.Errorf("served %v", got)
 				}
 			},
 		},
 		{
-			name: "stage 1 chops to the guarantee, stage 2 adds the rest to the same offer",
+			name: "stage 1 bursts above the guarantee up to the limit",
 			snap: func(t *testing.T) *Snapshot {
 				return &Snapshot{
-					Now: t0, Agents: []Agent{mkAgent(t, "x", "cpus:4;mem:1024")}, Frameworks: []Framework{mkFw("q", "q")},
-					Quotas: map[string]Quota{"q": {Guarantees: map[string]float64{"cpus": 1}}},
+					Now: t0, Agents: []Agent{mkAgent(t, "x", "cpus:4;mem:1024")}, Frameworks: []Framework{mkFw("q", "q"), mkFw("r", "r")},
+					Quotas: map[string]Quota{"q": {Guarantees: map[string]float64{"cpus": 1}, Limits: map[string]float64{"cpus": 3}}},
 				}
 			},
 			check: func(t *testing.T, s *Snapshot, res Result) {
-				if len(res.Offers) != 1 || res.Offers[0].Resources.Scalar("cpus") != 4 || res.Offers[0].Resources.Scalar("mem") != 1024 {
-					t.Errorf("offers %v, want one offer of the whole agent", res.Offers)
+				if got := served(res); !equalStrings(got, []string{"q@x(q)", "r@x(r)"}) {
+					t.Fatalf("served %v", got)
 				}
-				if len(res.Skipped["q"]) != 0 {
-					t.Errorf("skipped %v", res.Skipped)
+				if q, r := res.Offers[0].Resources, res.Offers[1].Resources; q.Scalar("cpus") != 3 || q.Scalar("mem") != 1024 || r.Scalar("cpus") != 1 {
+					t.Errorf("q got %v, r got %v", q, r)
+				}
+			},
+		},
+		{
+			name: "stage 1 holds back headroom for other guarantees",
+			snap: func(t *testing.T) *Snapshot {
+				return &Snapshot{
+					Now:        t0,
+					Agents:     []Agent{mkAgent(t, "x", "cpus:4;mem:1024"), mkAgent(t, "y", "cpus:4;mem:1024")},
+					Frameworks: []Framework{mkFw("a", "a"), mkFw("b", "b")},
+					Quotas: map[string]Quota{
+						"a": {Guarantees: map[string]float64{"cpus": 1}},
+						"b": {Guarantees: map[string]float64{"cpus": 6}},
+					},
+				}
+			},
+			check: func(t *testing.T, s *Snapshot, res Result) {
+				// a: its 1 cpu plus the 1 nobody's guarantee needs; b: the
+				// rest of x and all of y.
+				want := []string{"a@x(a)", "b@x(b)", "b@y(b)"}
+				if got := served(res); !equalStrings(got, want) {
+					t.Fatalf("served %v, want %v", got, want)
+				}
+				if got := offered(res, "cpus"); got["a"] != 2 || got["b"] != 6 {
+					t.Errorf("cpus offered %v", got)
 				}
 			},
 		},

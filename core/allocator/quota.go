@@ -130,45 +130,46 @@ func (c *cycle) deriveConsumed(q *quotaState) {
 }
 
 // capsFor writes into c.caps how much of each unreserved quota scalar role r
-// may take now. In stage 1 dimensions the role has a guarantee for are capped
-// to what the guarantee misses (and the limits); elsewhere the caps are the
-// role's limits (withLimit) and the surplus over the headroom other roles'
-// unsatisfied guarantees need (withHeadroom).
+// may take now: what its quota limits leave (withLimit), and what the
+// unreserved headroom has beyond the unsatisfied guarantees of other roles
+// (withHeadroom). In stage 1, as in Mesos, the role's own unsatisfied
+// guarantee is offered first and unconditionally; only what it takes beyond
+// that is bounded by its limits and by the headroom all guarantees need.
 func (c *cycle) capsFor(stage int, r int32, withLimit, withHeadroom bool) []float64 {
 	caps := c.caps
-	for d := range caps {
-		caps[d] = math.Inf(1)
-	}
 	ri := &c.roles[r]
-	if withLimit {
-		for _, qi := range ri.quotaAnc {
-			q := &c.quotas[qi]
-			for d := range caps {
-				if v := q.limit[d] - q.consumed[d]; v < caps[d] {
-					caps[d] = max(v, 0)
-				}
-			}
-		}
-	}
 	var own *quotaState
 	if stage == 1 {
 		own = &c.quotas[ri.quota]
 	}
 	for d := range caps {
-		if own != nil && own.guarantee[d] > 0 {
-			caps[d] = min(caps[d], own.unsat(d))
-			continue
+		limit := math.Inf(1)
+		if withLimit {
+			for _, qi := range ri.quotaAnc {
+				q := &c.quotas[qi]
+				limit = min(limit, max(q.limit[d]-q.consumed[d], 0))
+			}
 		}
-		if !withHeadroom || c.required[d] <= eps {
-			continue
+		var g float64 // guarantee offered first (stage 1)
+		if own != nil {
+			g = min(own.unsat(d), limit)
 		}
-		others := c.required[d]
-		for _, qi := range ri.quotaAnc {
-			others -= c.quotas[qi].unsat(d)
+		extra := limit - g
+		if withHeadroom && c.required[d] > eps {
+			// Stage 1 hands out g apart, so all guarantees count; in stage
+			// 2 the role's own (and its ancestors') would be served by
+			// what it takes anyway.
+			needed := c.required[d]
+			if own == nil {
+				for _, qi := range ri.quotaAnc {
+					needed -= c.quotas[qi].unsat(d)
+				}
+			}
+			if needed > eps {
+				extra = min(extra, c.headroom[d]-needed)
+			}
 		}
-		if others > eps {
-			caps[d] = min(caps[d], max(c.headroom[d]-others, 0))
-		}
+		caps[d] = g + max(extra, 0)
 	}
 	return caps
 }

@@ -42,7 +42,7 @@ func (c *cycle) less(a, b int32) bool {
 	if na.share != nb.share {
 		return na.share < nb.share
 	}
-	return na.rank > nb.rank
+	return na.rank < nb.rank
 }
 
 func (c *cycle) heapify(n int32) {

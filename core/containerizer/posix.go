@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -159,7 +160,7 @@ func (p *Posix) Launch(ctx context.Context, spec Spec) (Checkpoint, error) {
 	p.containers[id] = nil
 	p.mu.Unlock()
 
-	c, err := p.start(spec, plan)
+	c, err := p.start(ctx, spec, plan)
 	p.mu.Lock()
 	if err != nil {
 		delete(p.containers, id)
@@ -259,7 +260,7 @@ func lookupCredential(name string) (*syscall.Credential, error) {
 }
 
 // start prepares RunDir and the sandbox files and starts the wrapper.
-func (p *Posix) start(spec Spec, plan *wrapperPlan) (*posixContainer, error) {
+func (p *Posix) start(ctx context.Context, spec Spec, plan *wrapperPlan) (*posixContainer, error) {
 	created, err := ensureDir(spec.RunDir)
 	if err != nil {
 		return nil, err
@@ -296,22 +297,31 @@ func (p *Posix) start(spec Spec, plan *wrapperPlan) (*posixContainer, error) {
 	defer stderr.Close()
 	files := []*os.File{stdin, stdout, stderr}
 
-	// With rlimits, the wrapper waits on fd 3 until they are set.
+	// With rlimits, the wrapper and the agent shake hands on a socket (the
+	// wrapper's fd 3) so that the limits are set on the wrapper after its
+	// exec has completed (an exec in progress restores the RLIMIT_STACK it
+	// started with) and before it starts the command, which inherits them.
 	var gate *os.File
 	if len(plan.limits) > 0 {
-		r, w, err := os.Pipe()
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
-			return nil, fmt.Errorf("gate pipe: %w", err)
+			return nil, fmt.Errorf("gate socket: %w", err)
 		}
-		defer r.Close()
-		gate = w
+		if err := unix.SetNonblock(fds[0], true); err != nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+			return nil, fmt.Errorf("gate socket: %w", err)
+		}
+		gate = os.NewFile(uintptr(fds[0]), "gate")
+		theirs := os.NewFile(uintptr(fds[1]), "gate")
+		defer theirs.Close()
 		// Closing the gate without the go-ahead makes the wrapper exit 126.
 		defer func() {
 			if gate != nil {
 				gate.Close()
 			}
 		}()
-		files = append(files, r)
+		files = append(files, theirs)
 	}
 
 	proc, err := os.StartProcess(wrapperShell, plan.args, &os.ProcAttr{
@@ -335,12 +345,15 @@ func (p *Posix) start(spec Spec, plan *wrapperPlan) (*posixContainer, error) {
 	if err != nil {
 		return abort(err)
 	}
-	for _, l := range plan.limits {
-		if err := unix.Prlimit(pid, l.resource, &l.lim, nil); err != nil {
-			return abort(fmt.Errorf("set rlimit %s: %w", l.name, err))
-		}
-	}
 	if gate != nil {
+		if err := awaitWrapper(ctx, gate); err != nil {
+			return abort(err)
+		}
+		for _, l := range plan.limits {
+			if err := unix.Prlimit(pid, l.resource, &l.lim, nil); err != nil {
+				return abort(fmt.Errorf("set rlimit %s: %w", l.name, err))
+			}
+		}
 		_, err := gate.Write([]byte("go\n"))
 		gate.Close()
 		gate = nil
@@ -364,6 +377,31 @@ func (p *Posix) start(spec Spec, plan *wrapperPlan) (*posixContainer, error) {
 	}
 	go p.reap(c, proc)
 	return c, nil
+}
+
+// wrapperStartTimeout bounds how long Launch waits for a gated wrapper to
+// start running its script.
+const wrapperStartTimeout = 30 * time.Second
+
+// awaitWrapper waits until the wrapper says "ready" on the gate socket, or
+// ctx ends, or wrapperStartTimeout passes.
+func awaitWrapper(ctx context.Context, gate *os.File) error {
+	if err := gate.SetReadDeadline(time.Now().Add(wrapperStartTimeout)); err != nil {
+		return fmt.Errorf("wait for wrapper: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = gate.SetReadDeadline(time.Now()) })
+	defer stop()
+	msg := make([]byte, len("ready\n"))
+	if _, err := io.ReadFull(gate, msg); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("wait for wrapper: %w", err)
+	}
+	if string(msg) != "ready\n" {
+		return fmt.Errorf("wait for wrapper: unexpected %q", msg)
+	}
+	return nil
 }
 
 // ensureDir creates dir (0700, with parents) unless it exists and reports

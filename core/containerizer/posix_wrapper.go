@@ -26,9 +26,9 @@ const wrapperStateVar = "STRATA_WRAPPER_STATE"
 // pid is the checkpointed pid. The positional parameters are:
 //
 //	$1      absolute RunDir, where the exit code is written
-//	$2      "1": wait for the go-ahead on fd 3 before starting the command
-//	        (the agent sets rlimits on the wrapper meanwhile, so the command
-//	        inherits them); "" otherwise
+//	$2      "1": say "ready" on fd 3 (a socket) and wait for the go-ahead on
+//	        it before starting the command (the agent sets rlimits on the
+//	        wrapper meanwhile, so the command inherits them); "" otherwise
 //	$3..$7  PWD, PPID, OPTIND, IFS and STRATA_WRAPPER_STATE as the command
 //	        must see them: "-" for absent, "=value" otherwise. The shell alters
 //	        the first four at start-up and the wrapper uses the last, so the
@@ -51,7 +51,11 @@ const wrapperStateVar = "STRATA_WRAPPER_STATE"
 //     SIGKILL, after the grace period, stops it from recording. A signal that
 //     arrives before the command starts (Kill right after Launch) is recorded
 //     by the trap; the command is then not started and the wrapper exits as
-//     if the command had been killed by that signal.
+//     if the command had been killed by that signal. One window remains:
+//     between fork and exec the subshell still has the wrapper's trap
+//     handlers, and a signal caught there is dropped when the subshell resets
+//     its traps. Kill closes it by sending SIGTERM to the command once it has
+//     exec'd if it had not when the first SIGTERM was sent.
 //   - The code is written to exit_status.tmp and renamed, so a reader sees
 //     either no file or the complete code. "command -p" finds mv in the
 //     default PATH whatever PATH the task set.
@@ -59,7 +63,7 @@ const wrapperStateVar = "STRATA_WRAPPER_STATE"
 //     signal N.
 func wrapperScript() string {
 	var b strings.Builder
-	b.WriteString(`if [ -n "$2" ]; then read -r ` + wrapperStateVar + ` <&3 || exit 126; exec 3<&-; fi
+	b.WriteString(`if [ -n "$2" ]; then echo ready >&3; read -r ` + wrapperStateVar + ` <&3 || exit 126; exec 3<&-; fi
 ` + wrapperStateVar + `=
 `)
 	for _, sig := range []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGTERM} {

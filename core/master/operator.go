@@ -91,7 +91,10 @@ func writeOpError(w http.ResponseWriter, err error) {
 func (m *Master) routeOperator(r chi.Router) {
 	op := &operatorAPI{m: m}
 	r.Post("/api/v1", op.serveAPI)
-	r.HandleFunc("/api/v1", methodNotAllowed("POST"))
+	// Not HandleFunc: in chi it would replace the POST handler too.
+	for _, meth := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead} {
+		r.Method(meth, "/api/v1", methodNotAllowed("POST"))
+	}
 
 	state := m.serveV0(func() any { return m.stateV0() })
 	for _, p := range []string{"/master/state", "/master/state.json", "/state", "/state.json"} {
@@ -645,7 +648,9 @@ type quotaUpdate struct {
 	quota allocator.Quota
 }
 
-func (u quotaUpdate) isDefault() bool { return len(u.quota.Guarantees) == 0 && len(u.quota.Limits) == 0 }
+func (u quotaUpdate) isDefault() bool {
+	return len(u.quota.Guarantees) == 0 && len(u.quota.Limits) == 0
+}
 
 // checkQuota applies Mesos' state-dependent UPDATE_QUOTA checks (unless
 // force): no role may already consume more than its new limits, and the
@@ -927,6 +932,8 @@ func (m *Master) reserveResources(agentID string, source, resources []mesos.Reso
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// Offers rescinded to make room go back to the allocator either way.
+	defer m.requestAllocation()
 	a, err := m.reservableAgent(agentID)
 	if err != nil {
 		return err
@@ -936,7 +943,6 @@ func (m *Master) reserveResources(agentID string, source, resources []mesos.Reso
 	}
 	m.applyReservation(a, from, to)
 	m.log.Info("operator reserved resources", "agent", a.id, "resources", to.String())
-	m.requestAllocation()
 	return nil
 }
 
@@ -955,6 +961,8 @@ func (m *Master) unreserveResources(agentID string, resources []mesos.Resource) 
 	to := popReservation(from)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// Offers rescinded to make room go back to the allocator either way.
+	defer m.requestAllocation()
 	a, err := m.reservableAgent(agentID)
 	if err != nil {
 		return err
@@ -964,7 +972,6 @@ func (m *Master) unreserveResources(agentID string, resources []mesos.Resource) 
 	}
 	m.applyReservation(a, from, to)
 	m.log.Info("operator unreserved resources", "agent", a.id, "resources", from.String())
-	m.requestAllocation()
 	return nil
 }
 

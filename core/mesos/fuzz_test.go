@@ -149,14 +149,31 @@ func FuzzDecodeCall(f *testing.F) {
 		`{"type":"ACCEPT","accept":{"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t","task_id":{"value":"t"},"agent_id":{"value":"a"},"command":{"environment":{"variables":[{"name":"S","type":"SECRET","secret":{ "type" : "REFERENCE" }}]}}}]}}]}}`,
 		`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n","failover_timeout":1e999}}}`,
 		`null`, `{}`, `[]`, `{"type":5}`,
+		refOffers, refUpdate, refSubscribed,
+		`{"type":"LAUNCH","launch":{"task":{"name":"t","task_id":{"value":"t"},"agent_id":{"value":"a"},"kill_policy":{"grace_period":{"nanoseconds":"3000000000"}}}}}`,
+		`{"type":"STATUS_UPDATE","status_update":{"framework_id":{"value":"f"},"status":{"task_id":{"value":"t"},"state":"TASK_FINISHED","uuid":"AAEC"},"timestamp":1.5}}`,
+		`{"type":"REGISTER","register":{"agent_info":{"hostname":"h","resources":[{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":"1","end":"2"}]}}],"attributes":[{"name":"rack","type":"TEXT","text":{"value":"r1"}}]},"version":"1"}}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c Call
-		if err := json.Unmarshal(data, &c); err != nil {
-			return
+		if err := json.Unmarshal(data, &c); err == nil {
+			checkCallRoundTrip(t, c)
 		}
-		checkCallRoundTrip(t, c)
+		// The other wire messages obey the same rule.
+		fuzzRoundTrip[Event](t, data)
+		fuzzRoundTrip[ExecutorCall](t, data)
+		fuzzRoundTrip[ExecutorEvent](t, data)
+		fuzzRoundTrip[AgentCall](t, data)
+		fuzzRoundTrip[AgentEvent](t, data)
 	})
+}
+
+func fuzzRoundTrip[T any](t *testing.T, data []byte) {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(data, &v); err == nil {
+		checkRoundTrip(t, v)
+	}
 }

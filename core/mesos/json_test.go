@@ -376,6 +376,42 @@ func TestDoubleJSON(t *testing.T) {
 	}
 }
 
+func TestIntegersAcceptNumericStrings(t *testing.T) {
+	var r Resource
+	in := `{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":"31000","end":31005},{"begin":1,"end":" 2 "},null]}}`
+	if err := json.Unmarshal([]byte(in), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(r.Ranges.Range, []Range{{31000, 31005}, {1, 2}, {0, 0}}) {
+		t.Errorf("ranges = %v", r.Ranges.Range)
+	}
+	for _, bad := range []string{`{"begin":-1,"end":2}`, `{"begin":1.5,"end":2}`, `{"begin":"x","end":2}`, `{"begin":1,"end":true}`, `[1,2]`, `{"begin":18446744073709551616}`} {
+		var x Range
+		if err := json.Unmarshal([]byte(bad), &x); err == nil {
+			t.Errorf("range %s decoded to %v, want error", bad, x)
+		}
+	}
+	var kp KillPolicy
+	if err := json.Unmarshal([]byte(`{"grace_period":{"nanoseconds":"5000000000"}}`), &kp); err != nil || kp.GracePeriod.Nanoseconds != 5e9 {
+		t.Errorf("kill policy = %+v, %v", kp.GracePeriod, err)
+	}
+	var st TaskStatus
+	if err := json.Unmarshal([]byte(`{"task_id":{"value":"t"},"state":"TASK_UNREACHABLE","unreachable_time":{"nanoseconds":-5}}`), &st); err != nil || st.UnreachableTime.Nanoseconds != -5 {
+		t.Errorf("unreachable_time = %+v, %v", st.UnreachableTime, err)
+	}
+	d := DurationInfo{Nanoseconds: 7}
+	if err := json.Unmarshal([]byte(`null`), &d); err != nil || d.Nanoseconds != 7 {
+		t.Errorf("null duration changed the value: %v %v", d, err)
+	}
+	if err := json.Unmarshal([]byte(`{"nanoseconds":"1e9"}`), &d); err == nil {
+		t.Errorf("non-integer nanoseconds accepted")
+	}
+	b, _ := json.Marshal(Range{Begin: 1, End: math.MaxUint64})
+	if string(b) != `{"begin":1,"end":18446744073709551615}` {
+		t.Errorf("range encode = %s", b)
+	}
+}
+
 func TestFiltersRefuse(t *testing.T) {
 	d := func(v float64) *Double { return doublePtr(v) }
 	tests := []struct {
@@ -579,6 +615,40 @@ func TestDecodeReferenceEvents(t *testing.T) {
 	}
 }
 
+// TestReferenceExamplesReencodeIdentically decodes each reference example
+// and checks that encoding it again gives the same JSON document (the same
+// tree of objects, arrays, strings and numbers; 4.0 and 4 are equal).
+func TestReferenceExamplesReencodeIdentically(t *testing.T) {
+	sameDoc := func(t *testing.T, name, in string, v any) {
+		t.Helper()
+		if err := json.Unmarshal([]byte(in), v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b any
+		if err := json.Unmarshal([]byte(in), &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(out, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s re-encodes differently:\n in  %s\n out %s", name, in, out)
+		}
+	}
+	sameDoc(t, "SUBSCRIBE", refSubscribe, &Call{})
+	sameDoc(t, "ACCEPT", refAccept, &Call{})
+	sameDoc(t, "ACKNOWLEDGE", refAcknowledge, &Call{})
+	sameDoc(t, "mesos-go ACKNOWLEDGE", mgAcknowledge, &Call{})
+	sameDoc(t, "OFFERS", refOffers, &Event{})
+	sameDoc(t, "UPDATE", refUpdate, &Event{})
+	sameDoc(t, "SUBSCRIBED", refSubscribed, &Event{})
+	sameDoc(t, "HEARTBEAT", `{"type":"HEARTBEAT"}`, &Event{})
+}
+
 func TestDecodeMesosGoNulls(t *testing.T) {
 	c := decodeCall(t, mgSubscribe)
 	fi := c.Subscribe.FrameworkInfo
@@ -624,35 +694,43 @@ func TestEncodedCallOmitsEmptyRepeated(t *testing.T) {
 }
 
 // checkCallRoundTrip checks that a decoded call re-encodes and decodes to an
-// equal value. Encoding fills proto defaults (shell, refuse_seconds, ...) and
-// drops empty values, so the first re-encoding is the canonical form: it
-// must decode to a value that encodes to the same bytes and is deeply equal
-// to the next decode.
+// equal value (see checkRoundTrip).
 func checkCallRoundTrip(t testing.TB, c Call) {
 	t.Helper()
-	b1, err := json.Marshal(c)
-	if err != nil {
-		t.Fatalf("re-encode %+v: %v", c, err)
+	c2 := checkRoundTrip(t, c)
+	if c2.Type != c.Type || (c.FrameworkID == nil) != (c2.FrameworkID == nil) {
+		t.Fatalf("round trip changed the call: %+v -> %+v", c, c2)
 	}
-	var c2 Call
-	if err := json.Unmarshal(b1, &c2); err != nil {
+}
+
+// checkRoundTrip checks that a decoded value re-encodes and decodes to an
+// equal value. Encoding fills proto defaults (shell, refuse_seconds, ...)
+// and drops empty values, so the first re-encoding is the canonical form:
+// it must decode to a value that encodes to the same bytes and is deeply
+// equal to the next decode. It returns the first re-decoded value.
+func checkRoundTrip[T any](t testing.TB, v T) T {
+	t.Helper()
+	b1, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("re-encode %+v: %v", v, err)
+	}
+	var v2 T
+	if err := json.Unmarshal(b1, &v2); err != nil {
 		t.Fatalf("decode of re-encoded %s: %v", b1, err)
 	}
-	b2, err := json.Marshal(c2)
+	b2, err := json.Marshal(v2)
 	if err != nil {
 		t.Fatalf("encode %s: %v", b1, err)
 	}
 	if !bytes.Equal(b1, b2) {
 		t.Fatalf("encoding not stable:\n%s\n%s", b1, b2)
 	}
-	var c3 Call
-	if err := json.Unmarshal(b2, &c3); err != nil {
+	var v3 T
+	if err := json.Unmarshal(b2, &v3); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(c2, c3) {
-		t.Fatalf("decode not stable for %s:\n%+v\n%+v", b2, c2, c3)
+	if !reflect.DeepEqual(v2, v3) {
+		t.Fatalf("decode not stable for %s:\n%+v\n%+v", b2, v2, v3)
 	}
-	if c2.Type != c.Type || (c.FrameworkID == nil) != (c2.FrameworkID == nil) {
-		t.Fatalf("round trip changed the call: %+v -> %+v", c, c2)
-	}
+	return v2
 }

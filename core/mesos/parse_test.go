@@ -153,6 +153,9 @@ func TestParseResourcesErrors(t *testing.T) {
 		{"s:{a(b}", "", `"s:{a(b}"`},
 		{"ports:[1-2;3-4]", "", `"ports:[1-2"`},
 		{"cpus:1", "-bad", "default role"},
+		{"cpus:1", "a(b", "default role"},
+		{"mem:1;\xffcpus:1", "", "UTF-8"},
+		{"cpus:1", "\xff", "default role"},
 		{`[{"name":"cpus"`, "", "JSON"},
 		{`[{"name":"cpus","type":"SCALAR","scalar":{"value":-1}}]`, "", `"cpus"`},
 		{`[{"name":"cpus","type":"SCALAR"}]`, "", `"cpus"`},
@@ -264,6 +267,7 @@ func TestParseAttributesErrors(t *testing.T) {
 		{"keys:[1-", `"keys:[1-"`},
 		{"keys:[a]", `"keys:[a]"`},
 		{"s:{a,b", `"s:{a,b"`},
+		{"zone:\xff", "UTF-8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
@@ -329,6 +333,7 @@ func TestValidateRole(t *testing.T) {
 		{"a\bb", false},
 		{"a\x7f", false},
 		{"a\x00", false},
+		{"a\xff", false},
 	}
 	for _, tc := range tests {
 		if err := ValidateRole(tc.role); (err == nil) != tc.ok {
@@ -359,6 +364,7 @@ func TestValidateID(t *testing.T) {
 		{"a\x00", false},
 		{"a\x7f", false},
 		{"a b", true},
+		{"a\xff", false},
 	}
 	for _, tc := range tests {
 		err := ValidateID(tc.id)

@@ -37,7 +37,8 @@ func roundScalar(v float64) float64 {
 	return r
 }
 
-// Role returns the role a resource is reserved for, or "*".
+// ReservationRole returns the role a resource is reserved for (the top of
+// its reservation stack), or "*".
 func (r *Resource) ReservationRole() string {
 	if n := len(r.Reservations); n > 0 {
 		return r.Reservations[n-1].Role
@@ -159,7 +160,9 @@ func cloneLabels(l *Labels) *Labels {
 	return &Labels{Labels: slices.Clone(l.Labels)}
 }
 
-// Clone returns a deep copy.
+// Clone returns a copy that shares no values, ranges, items, allocation or
+// reservation data with rs (disk, provider and the revocable/shared markers
+// are still shared; they are never modified in place).
 func (rs Resources) Clone() Resources {
 	if rs == nil {
 		return nil
@@ -174,7 +177,7 @@ func (rs Resources) Clone() Resources {
 func (r *Resource) isEmpty() bool {
 	switch r.Type {
 	case SCALAR:
-		return r.Scalar == nil || r.Scalar.Value <= 0
+		return r.Scalar == nil || !(r.Scalar.Value > 0) // also NaN
 	case RANGES:
 		return r.Ranges == nil || len(r.Ranges.Range) == 0
 	case SET:

@@ -250,6 +250,7 @@ func TestResourcesInvalidDoNotPanic(t *testing.T) {
 		Resource{Name: "s", Type: SET},
 		Resource{Name: "x", Type: "BOGUS"},
 		Resource{Name: "y"},
+		Resource{Name: "cpus", Type: SCALAR, Scalar: &Scalar{Value: math.NaN()}},
 	)
 	good := rs(sc("cpus", 1), rg("ports", 1, 2), st("s", "a"))
 	assertSame(t, "bad+good", bad.Plus(good), good)

@@ -62,7 +62,7 @@ func (s Scalar) MarshalJSON() ([]byte, error) {
 // unchanged (null means unset).
 func (s *Scalar) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
+	if isNull(b) {
 		return nil
 	}
 	val := json.RawMessage(b)
@@ -85,6 +85,9 @@ func (s *Scalar) UnmarshalJSON(b []byte) error {
 	s.Value = v
 	return nil
 }
+
+// isNull reports whether a JSON value is null (which means unset).
+func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
 
 // Double is a proto double that decodes leniently (numbers, numeric strings,
 // "Infinity") and encodes infinities as strings.
@@ -148,6 +151,62 @@ func ParseDouble(raw []byte) (float64, error) {
 type Range struct {
 	Begin uint64 `json:"begin"`
 	End   uint64 `json:"end"`
+}
+
+// UnmarshalJSON accepts begin and end as numbers or numeric strings (the
+// proto3 JSON mapping writes 64-bit integers as strings).
+func (r *Range) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	var raw struct {
+		Begin json.RawMessage `json:"begin"`
+		End   json.RawMessage `json:"end"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	var out Range
+	if err := parseIntJSON(raw.Begin, &out.Begin); err != nil {
+		return fmt.Errorf("range begin: %w", err)
+	}
+	if err := parseIntJSON(raw.End, &out.End); err != nil {
+		return fmt.Errorf("range end: %w", err)
+	}
+	*r = out
+	return nil
+}
+
+// parseIntJSON decodes an absent value, null, a JSON integer or a string
+// holding one into *dst (uint64 or int64).
+func parseIntJSON[T uint64 | int64](raw json.RawMessage, dst *T) error {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return nil
+	}
+	if strings.HasPrefix(s, `"`) {
+		if err := json.Unmarshal([]byte(s), &s); err != nil {
+			return err
+		}
+		s = strings.TrimSpace(s)
+	}
+	var v T
+	switch p := any(&v).(type) {
+	case *uint64:
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not a non-negative integer: %q", s)
+		}
+		*p = n
+	case *int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", s)
+		}
+		*p = n
+	}
+	*dst = v
+	return nil
 }
 
 type Ranges struct {
@@ -228,9 +287,47 @@ type DurationInfo struct {
 	Nanoseconds int64 `json:"nanoseconds"`
 }
 
+// UnmarshalJSON accepts nanoseconds as a number or a numeric string.
+func (d *DurationInfo) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	n, err := unmarshalNanos(b)
+	if err == nil {
+		d.Nanoseconds = n
+	}
+	return err
+}
+
 // TimeInfo is a point in time in nanoseconds since the epoch.
 type TimeInfo struct {
 	Nanoseconds int64 `json:"nanoseconds"`
+}
+
+// UnmarshalJSON accepts nanoseconds as a number or a numeric string.
+func (t *TimeInfo) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	n, err := unmarshalNanos(b)
+	if err == nil {
+		t.Nanoseconds = n
+	}
+	return err
+}
+
+func unmarshalNanos(b []byte) (int64, error) {
+	var raw struct {
+		Nanoseconds json.RawMessage `json:"nanoseconds"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := parseIntJSON(raw.Nanoseconds, &n); err != nil {
+		return 0, fmt.Errorf("nanoseconds: %w", err)
+	}
+	return n, nil
 }
 
 type Address struct {

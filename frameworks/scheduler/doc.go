@@ -15,20 +15,26 @@
 //
 // A Client's life, driven by Run:
 //
-//	            Run(ctx)
-//	               │
-//	               ▼       307 Location ──► same state, at the new master
-//	   ┌────► SUBSCRIBING ─────────────────────────────────────────────┐
-//	   │           │ 200, first event SUBSCRIBED         4xx, failing  │
-//	   │           ▼                                     FrameworkID-  │
-//	   │      SUBSCRIBED ── events ──► Handler           Store.Save,   │
-//	   │           │   │                                 ERROR "framework
-//	   │           │   └── Teardown ──► Run returns nil  removed" ─────┤
-//	   │           │ stream closed, no event for                       ▼
-//	   │           │ HeartbeatMisses × heartbeat interval,    Run returns error
-//	   │           ▼ connection error, 503, other 5xx
-//	   └──── BACKOFF (MinBackoff doubling to MaxBackoff, jittered;
-//	                  reset by every SUBSCRIBED)
+//	Run(ctx)
+//	   │
+//	   ▼
+//	SUBSCRIBING ──307──► SUBSCRIBING at the Location (up to 9 in a row)
+//	   │   │
+//	   │   └── 4xx, ERROR "framework removed",
+//	   │       FrameworkIDStore.Save fails ──────────► Run returns the error
+//	   │ 200, SUBSCRIBED
+//	   ▼
+//	SUBSCRIBED ── events ──► Handler
+//	   │   └── Teardown ─────────────────────────────► Run returns nil
+//	   │ stream closed, or no event for
+//	   │ HeartbeatMisses × heartbeat_interval_seconds
+//	   ▼
+//	BACKOFF ──► SUBSCRIBING, as a failover (framework ID set)
+//	   ▲        MinBackoff doubling to MaxBackoff, jittered;
+//	   │        reset by every SUBSCRIBED
+//	   └── from SUBSCRIBING on connection errors, 503, other 5xx
+//
+// Run ends when ctx ends, in any state.
 //
 // Calls made while not SUBSCRIBED fail with ErrNotSubscribed; Offers
 // received on a stream are void once it ends (DisconnectHandler).

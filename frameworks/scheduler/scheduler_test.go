@@ -18,7 +18,10 @@ import (
 	"github.com/strata-sched/strata/frameworks/scheduler/schedulertest"
 )
 
-var next = schedulertest.Next[schedulertest.Request]
+func next(t *testing.T, ch <-chan schedulertest.Request) schedulertest.Request {
+	t.Helper()
+	return schedulertest.Next(t, ch)
+}
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 

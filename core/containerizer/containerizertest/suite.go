@@ -66,6 +66,7 @@ func Run(t *testing.T, newC func(t *testing.T) containerizer.Containerizer) {
 		{"KillGraceTermHandled", testKillTermHandled},
 		{"KillAfterGraceWhenTermIgnored", testKillTermIgnored},
 		{"KillProcessTree", testKillTree},
+		{"KillRightAfterLaunch", testKillRightAfterLaunch},
 		{"KillEnded", testKillEnded},
 		{"RecoverRunning", testRecoverRunning},
 		{"RecoverEnded", testRecoverEnded},
@@ -411,6 +412,23 @@ wait`)
 		t.Errorf("Termination = %+v, want Killed", term)
 	}
 	wantGone(t, procs)
+}
+
+func testKillRightAfterLaunch(t *testing.T, newC func(t *testing.T) containerizer.Containerizer) {
+	c := newC(t)
+	// The SIGTERM must reach the command even when it arrives while the
+	// container is still starting.
+	const grace = 10 * time.Second
+	for range 5 {
+		spec := NewSpec(t, "exec sleep 1000")
+		Launch(t, c, spec)
+		if took := kill(t, c, spec.ContainerID, grace); took > grace/2 {
+			t.Fatalf("Kill right after Launch took %v: the SIGTERM was lost", took)
+		}
+		if term := Wait(t, c, spec.ContainerID); !term.Killed || (term.Signaled && term.Signal == 9) {
+			t.Errorf("Termination = %+v, want Killed by SIGTERM, not SIGKILL", term)
+		}
+	}
 }
 
 func testKillEnded(t *testing.T, newC func(t *testing.T) containerizer.Containerizer) {

@@ -91,6 +91,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	mux := http.NewServeMux()
 	mux.Handle("POST /result", fw)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// One report per worker: no keep-alive, so that no idle or half-used
+	// connection holds up Shutdown at the end.
+	srv.SetKeepAlivesEnabled(false)
 
 	scfg := scheduler.Config{
 		Master: cfg.Master,
@@ -109,8 +112,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The client outlives ctx by the time it takes to tear down.
+	clientCtx, stopClient := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopClient()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {
@@ -120,7 +124,21 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	})
 	defer srv.Close()
 	runErr := make(chan error, 1)
-	wg.Go(func() { runErr <- client.Run(runCtx) })
+	wg.Go(func() { runErr <- client.Run(clientCtx) })
+
+	// teardown removes the framework (killing leftover tasks) and waits
+	// for the client to stop.
+	teardown := func() {
+		tdCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := client.Teardown(tdCtx); err != nil {
+			cfg.Logger.Warn("teardown failed", "err", err)
+			stopClient()
+		}
+		if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
+			cfg.Logger.Warn("scheduler client", "err", err)
+		}
+	}
 
 	select {
 	case err := <-runErr:
@@ -128,22 +146,20 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 			err = errors.New("framework torn down before the job was over")
 		}
 		return Summary{}, fmt.Errorf("primes: %w", err)
+	case <-ctx.Done():
+		teardown()
+		return Summary{}, fmt.Errorf("primes: interrupted: %w", ctx.Err())
 	case <-fw.Over():
 	}
 	elapsed := time.Since(start)
 	total, jobErr := fw.Result()
-	tdCtx, tdCancel := context.WithTimeout(ctx, 30*time.Second)
-	defer tdCancel()
-	if err := client.Teardown(tdCtx); err != nil {
-		cfg.Logger.Warn("teardown failed", "err", err)
-		cancel()
-	}
-	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
-		cfg.Logger.Warn("scheduler client", "err", err)
-	}
+	teardown()
 	if jobErr != nil {
 		return Summary{}, fmt.Errorf("primes: %w", jobErr)
 	}
-	_ = srv.Shutdown(context.Background())
+	// Let in-flight reports get their answer.
+	shCtx, shCancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer shCancel()
+	_ = srv.Shutdown(shCtx)
 	return Summary{Total: total, Ranges: job.Ranges(), Launches: fw.launches(), Elapsed: elapsed}, nil
 }

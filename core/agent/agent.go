@@ -64,12 +64,12 @@ type orphan struct {
 // counters are the agent's cumulative metrics.
 type counters struct {
 	tasksFinished, tasksFailed, tasksKilled, tasksLost, tasksError, tasksDropped, tasksGone uint64
-	executorsTerminated, containerLaunchErrors, recoveryErrors                          uint64
-	validStatusUpdates, invalidStatusUpdates                                             uint64
-	validFrameworkMessages, invalidFrameworkMessages                                     uint64
-	gcSucceeded, gcFailed                                                                uint64
-	registrations, reregistrations                                                       uint64
-	recoveryTime                                                                         time.Duration
+	executorsTerminated, containerLaunchErrors, recoveryErrors                              uint64
+	validStatusUpdates, invalidStatusUpdates                                                uint64
+	validFrameworkMessages, invalidFrameworkMessages                                        uint64
+	gcSucceeded, gcFailed                                                                   uint64
+	registrations, reregistrations                                                          uint64
+	recoveryTime                                                                            time.Duration
 }
 
 // New checks cfg and returns an Agent; Run starts it.
@@ -225,14 +225,26 @@ func (a *Agent) gcLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			// Due directories are renamed aside under the lock, so that a
+			// framework or executor coming back cannot have its new files
+			// removed, and deleted outside it.
 			a.mu.Lock()
-			due := a.gc.due(now)
+			var trash []string
+			for _, p := range a.gc.due(now) {
+				aside := p + ".gc-" + strconv.FormatInt(now.UnixNano(), 36)
+				if err := os.Rename(p, aside); err == nil {
+					trash = append(trash, aside)
+				} else if !isNotExist(err) {
+					a.log.Warn("gc: moving directory aside failed", "path", p, "err", err)
+					a.counters.gcFailed++
+				}
+			}
 			a.mu.Unlock()
-			if len(due) == 0 {
+			if len(trash) == 0 {
 				continue
 			}
 			var ok, failed uint64
-			for _, p := range due {
+			for _, p := range trash {
 				if err := os.RemoveAll(p); err != nil {
 					a.log.Warn("gc: removing directory failed", "path", p, "err", err)
 					failed++

@@ -137,7 +137,7 @@ func TestCommandTaskFailureArgvEnvAndKill(t *testing.T) {
 	prog := "/bin/sh"
 	argv := mesos.TaskInfo{Name: "argv", TaskID: mesos.TaskID{Value: "argv"}, Resources: scalars(0.1, 16),
 		Command: &mesos.CommandInfo{Shell: new(bool), Value: &prog,
-			Arguments: []string{"sh", "-c", `echo "argv:$FOO:$MESOS_TASK_ID:$MESOS_FRAMEWORK_ID:$MESOS_EXECUTOR_ID:$HOST:$MESOS_AGENT_ENDPOINT"; test "$MESOS_SANDBOX" = "$PWD"`},
+			Arguments:   []string{"sh", "-c", `echo "argv:$FOO:$MESOS_TASK_ID:$MESOS_FRAMEWORK_ID:$MESOS_EXECUTOR_ID:$HOST:$MESOS_AGENT_ENDPOINT"; test "$MESOS_SANDBOX" = "$PWD"`},
 			Environment: &mesos.Environment{Variables: []mesos.EnvVariable{{Name: "FOO", Value: "bar"}}}}}
 	fm.send(runTaskEvent(fw, argv))
 	fin := fm.waitState("argv", mesos.TaskFinished)
@@ -339,4 +339,36 @@ func TestStateEndpoint(t *testing.T) {
 	}
 	raw = nil
 	_ = json.Unmarshal(nil, &raw)
+}
+
+func TestTaskRunsAsFrameworkUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	work := t.TempDir()
+	for _, dir := range []string{filepath.Dir(work), work} { // let the task's user reach its sandbox
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fm := newFakeMaster(t)
+	ta := startAgent(t, fm, work, nil)
+	id := ta.waitRegistered()
+	fw := testFramework("fw1")
+	fw.User = "nobody"
+	fm.send(runTaskEvent(fw, shellTask("whoami", "id -un; touch $MESOS_SANDBOX/mine")))
+	fin := fm.waitState("whoami", mesos.TaskFinished)
+	sandbox := filepath.Join(work, "slaves", id, "frameworks", "fw1", "executors", "whoami", "runs",
+		fin.Status.ContainerStatus.ContainerID.Value)
+	out, err := os.ReadFile(filepath.Join(sandbox, "stdout"))
+	if err != nil || strings.TrimSpace(string(out)) != "nobody" {
+		t.Fatalf("stdout = %q, %v", out, err)
+	}
+	var entries []fileInfoJSON
+	ta.getJSON("/files/browse?path="+url.QueryEscape(sandbox), &entries)
+	for _, e := range entries {
+		if filepath.Base(e.Path) == "mine" && e.UID != "nobody" {
+			t.Fatalf("file created by the task is owned by %q", e.UID)
+		}
+	}
 }

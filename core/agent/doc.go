@@ -20,36 +20,40 @@
 // (TaskInfo.executor) is a process launched in its own container that
 // subscribes to POST /api/v1/executor and gets its tasks as LAUNCH events.
 //
-// # Task lifecycle (as the agent enforces it, checkTaskTransition)
+// # Task lifecycle (checkTaskTransition enforces it)
 //
-//	                       RUN_TASK
-//	                          |
-//	                          v
-//	                     TASK_STAGING ------------------------------+
-//	      launched/executor   |                                     |
-//	      sent STARTING       v                                     |
-//	                     TASK_STARTING --+                          |
-//	      RUNNING             |          |                          |
-//	                          v          |                          |
-//	            +-------> TASK_RUNNING ---+ (health: RUNNING again) |
-//	            |             |          |                          |
-//	            |   KILL with |          |                          |
-//	            | TASK_KILLING_STATE     |                          |
-//	            |             v          |                          |
-//	            |        TASK_KILLING    |                          |
-//	            |             |          |                          |
-//	            |             v          v                          v
-//	            |   terminal: FINISHED (exit 0) | FAILED (exit != 0, launch
-//	            |   failure, executor gone, timeouts) | KILLED (kill) |
-//	            |   LOST/GONE (unknown task, lost in a restart) | DROPPED |
-//	            |   ERROR (invalid task)
-//	            |             |
-//	            |             | terminal update acknowledged
-//	            |             v
-//	            |        completed (the run may be retired: container
-//	            |        destroyed, sandbox garbage-collected after GCDelay)
+//	RUN_TASK / RUN_TASK_GROUP
+//	   |
+//	   v
+//	STAGING ------------------------------------------+
+//	   | container launched (command, default executor)|
+//	   | or the custom executor says so                |
+//	   v                                               |
+//	STARTING ----------------------------------------->+
+//	   |                                               |
+//	   v                                               |
+//	RUNNING <--+ (RUNNING again: health results)       |
+//	   |   |   |                                       |
+//	   |   +---+                                       |
+//	   | KILL, framework has TASK_KILLING_STATE        |
+//	   v                                               |
+//	KILLING ------------------------------------------>+
+//	                                                   |
+//	                                                   v
+//	terminal: FINISHED (exit 0)
+//	          FAILED   (exit != 0, launch failure, executor gone or timed out)
+//	          KILLED   (KILL, executor or framework shut down)
+//	          LOST/GONE (unknown task, container lost in a restart, cleanup)
+//	          DROPPED  (never reached its executor), ERROR (invalid task)
+//	   |
+//	   | terminal update acknowledged
+//	   v
+//	completed: once every task of the run is, the run retires (containers
+//	destroyed, sandbox and checkpoint garbage-collected after GCDelay)
 //
-// Nothing leaves a terminal state; STAGING is never reported by an executor.
+// Every non-terminal state may go straight to a terminal one (the right-hand
+// column). Nothing leaves a terminal state; STAGING is never reported by an
+// executor; UNREACHABLE and UNKNOWN are the master's.
 //
 // # Status updates (mesos.md §1.4)
 //

@@ -28,7 +28,12 @@ func (a *Agent) runOnCustomExecutor(fw *framework, ti mesos.TaskInfo) {
 				Reason: mesos.ReasonExecutorTerminated, Message: "Executor is terminating"})
 			return
 		}
-		t, err := a.newTask(ex, ti)
+		t, err := a.addTask(ex, ti)
+		if err == nil {
+			if err = checkpointTask(t); err != nil {
+				delete(a.tasks, t.key())
+			}
+		}
 		if err != nil {
 			a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
 				Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to checkpoint the task: " + err.Error()})
@@ -41,13 +46,23 @@ func (a *Agent) runOnCustomExecutor(fw *framework, ti mesos.TaskInfo) {
 		}
 		return
 	}
-	ex, err := a.newRun(fw, exInfo, kindCustom)
+	ex, err := a.addRun(fw, exInfo, kindCustom)
+	if err == nil {
+		if err = a.prepareRun(ex); err != nil {
+			delete(fw.executors, ex.id)
+		}
+	}
 	if err != nil {
 		a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
 			Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to create the executor: " + err.Error()})
 		return
 	}
-	t, err := a.newTask(ex, ti)
+	t, err := a.addTask(ex, ti)
+	if err == nil {
+		if err = checkpointTask(t); err != nil {
+			delete(a.tasks, t.key())
+		}
+	}
 	if err != nil {
 		delete(fw.executors, ex.id)
 		a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
@@ -93,7 +108,7 @@ func (a *Agent) startRegistrationTimer(ex *executor, timeout time.Duration, reas
 			"executor_id", ex.id, "timeout", timeout)
 		ex.cause = &endCause{state: mesos.TaskFailed, reason: reason,
 			message: fmt.Sprintf("Executor did not %s within %v", what, timeout)}
-		ex.state = execTerminating
+		a.setExecutorState(ex, execTerminating)
 		if ex.pid > 0 {
 			a.killContainer(ex.containerID, 0)
 		}
@@ -217,7 +232,7 @@ func (a *Agent) endExecutor(ex *executor) {
 		ex.tasks[t.info.TaskID.Value] = t
 	}
 	ex.queued = nil
-	ex.state = execTerminated
+	a.setExecutorState(ex, execTerminated)
 	st := ex.cause.state
 	if st == "" {
 		st = mesos.TaskKilled

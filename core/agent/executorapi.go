@@ -294,7 +294,7 @@ func (a *Agent) subscribeExecutor(c *mesos.ExecutorCall) (*execConn, error) {
 	conn := newExecConn()
 	ex.conn = conn
 	if ex.state == execRegistering {
-		ex.state = execRunning
+		a.setExecutorState(ex, execRunning)
 	}
 	if ex.timer != nil {
 		ex.timer.Stop()

@@ -68,10 +68,9 @@ func (a *Agent) runTask(fwInfo mesos.FrameworkInfo, ti mesos.TaskInfo) {
 	}
 }
 
-// newRun creates an executor run: its sandbox (with the runs/latest
-// symlink), its meta directory and checkpointed executor.info. Called
-// with a.mu held.
-func (a *Agent) newRun(fw *framework, info mesos.ExecutorInfo, kind execKind) (*executor, error) {
+// addRun creates an executor run in memory (no I/O; see prepareRun).
+// Called with a.mu held.
+func (a *Agent) addRun(fw *framework, info mesos.ExecutorInfo, kind execKind) (*executor, error) {
 	exID := info.ExecutorID.Value
 	if err := mesos.ValidateID(exID); err != nil {
 		return nil, fmt.Errorf("executor ID: %w", err)
@@ -91,41 +90,42 @@ func (a *Agent) newRun(fw *framework, info mesos.ExecutorInfo, kind execKind) (*
 	}
 	a.gc.unschedule(a.paths.executorDir(a.id, fw.id, exID))
 	a.gc.unschedule(a.paths.metaExecutor(a.id, fw.id, exID))
-	if err := os.MkdirAll(ex.sandbox, 0o755); err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
-	}
-	if err := setLatest(filepath.Dir(ex.sandbox), cid); err != nil {
-		return nil, err
-	}
-	if err := writeJSONAtomic(a.paths.executorInfo(a.id, fw.id, exID), info); err != nil {
-		return nil, err
-	}
-	if err := writeFileAtomic(filepath.Join(ex.metaDir, fileExecutorKind), []byte(kind)); err != nil {
-		return nil, err
-	}
-	if kind == kindCustom {
-		if err := writeFileAtomic(filepath.Join(ex.metaDir, fileHTTPMarker), nil); err != nil {
-			return nil, err
-		}
-	}
-	if err := setLatest(filepath.Dir(ex.metaDir), cid); err != nil {
-		return nil, err
-	}
 	fw.executors[exID] = ex
 	return ex, nil
 }
 
-// newTask adds a task to a run and checkpoints its task.info. Called with
-// a.mu held.
-func (a *Agent) newTask(ex *executor, ti mesos.TaskInfo) (*task, error) {
+// prepareRun creates a run's sandbox (with the runs/latest symlink) and
+// its meta directory with executor.info. It reads only what does not
+// change after addRun, so it runs outside the agent's lock.
+func (a *Agent) prepareRun(ex *executor) error {
+	if err := os.MkdirAll(ex.sandbox, 0o755); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	if err := setLatest(filepath.Dir(ex.sandbox), ex.containerID); err != nil {
+		return err
+	}
+	if err := writeJSONAtomic(filepath.Join(filepath.Dir(filepath.Dir(ex.metaDir)), "executor.info"), ex.info); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(ex.metaDir, 0o755); err != nil {
+		return fmt.Errorf("meta dir: %w", err)
+	}
+	if ex.kind == kindCustom {
+		if err := writeFileAtomic(filepath.Join(ex.metaDir, fileHTTPMarker), nil); err != nil {
+			return err
+		}
+	}
+	return setLatest(filepath.Dir(ex.metaDir), ex.containerID)
+}
+
+// addTask adds a task to a run in memory (no I/O; see checkpointTask).
+// Called with a.mu held.
+func (a *Agent) addTask(ex *executor, ti mesos.TaskInfo) (*task, error) {
 	if err := mesos.ValidateID(ti.TaskID.Value); err != nil {
 		return nil, fmt.Errorf("task ID: %w", err)
 	}
 	ti.AgentID = mesos.AgentID{Value: a.id}
 	metaDir := a.paths.metaTask(a.id, ex.fw.id, ex.id, ex.containerID, ti.TaskID.Value)
-	if err := writeJSONAtomic(filepath.Join(metaDir, fileTaskInfo), ti); err != nil {
-		return nil, err
-	}
 	t := &task{
 		ex:      ex,
 		info:    ti,
@@ -135,6 +135,12 @@ func (a *Agent) newTask(ex *executor, ti mesos.TaskInfo) (*task, error) {
 	}
 	a.tasks[t.key()] = t
 	return t, nil
+}
+
+// checkpointTask writes task.info; like prepareRun it may run outside the
+// agent's lock.
+func checkpointTask(t *task) error {
+	return writeJSONAtomic(filepath.Join(t.metaDir, fileTaskInfo), t.info)
 }
 
 // runCommandTask launches a command task with the agent as its command
@@ -152,17 +158,17 @@ func (a *Agent) runCommandTask(fw *framework, ti mesos.TaskInfo) {
 			Message: "An executor with the task's ID already runs on this agent"})
 		return
 	}
-	ex, err := a.newRun(fw, info, kindCommand)
+	ex, err := a.addRun(fw, info, kindCommand)
 	if err != nil {
-		a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
-			Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to create the executor: " + err.Error()})
+		a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskError,
+			Reason: mesos.ReasonTaskInvalid, Message: err.Error()})
 		return
 	}
-	t, err := a.newTask(ex, ti)
+	t, err := a.addTask(ex, ti)
 	if err != nil {
 		delete(fw.executors, ex.id)
-		a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
-			Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to checkpoint the task: " + err.Error()})
+		a.orphanUpdate(fw.id, ti.TaskID, mesos.TaskStatus{State: mesos.TaskError,
+			Reason: mesos.ReasonTaskInvalid, Message: err.Error()})
 		return
 	}
 	t.containerID = ex.containerID
@@ -170,7 +176,9 @@ func (a *Agent) runCommandTask(fw *framework, ti mesos.TaskInfo) {
 	ex.tasks[ti.TaskID.Value] = t
 	in := a.launchInfo(ex)
 	ctx := a.ctx
-	a.goFn(func() { a.runTaskContainer(ctx, t, in) })
+	// The run's checkpoint is written by the launch goroutine, outside the
+	// lock, so that many launches do their disk I/O concurrently.
+	a.goFn(func() { a.runTaskContainer(ctx, t, in, func() error { return a.prepareRun(ex) }) })
 }
 
 func (a *Agent) launchInfo(ex *executor) launchInfo {
@@ -210,12 +218,17 @@ func (a *Agent) runTaskGroup(fwInfo mesos.FrameworkInfo, exInfo mesos.ExecutorIn
 	switch {
 	case ex == nil:
 		exInfo.Type = "DEFAULT"
-		ex, err = a.newRun(fw, exInfo, kindDefault)
+		ex, err = a.addRun(fw, exInfo, kindDefault)
+		if err == nil {
+			if err = a.prepareRun(ex); err != nil {
+				delete(fw.executors, ex.id)
+			}
+		}
 		if err != nil {
 			drop(&fw.info, mesos.TaskFailed, mesos.ReasonContainerLaunchFailed, "Failed to create the executor: "+err.Error())
 			return
 		}
-		ex.state = execRunning
+		a.setExecutorState(ex, execRunning)
 	case ex.kind != kindDefault:
 		drop(&fw.info, mesos.TaskError, mesos.ReasonTaskGroupInvalid, "Executor "+ex.id+" is not a default executor")
 		return
@@ -226,10 +239,10 @@ func (a *Agent) runTaskGroup(fwInfo mesos.FrameworkInfo, exInfo mesos.ExecutorIn
 	ex.groups++
 	var started []*task
 	for _, ti := range group.Tasks {
-		t, err := a.newTask(ex, ti)
+		t, err := a.addTask(ex, ti)
 		if err != nil {
-			a.orphanUpdate(fwID, ti.TaskID, mesos.TaskStatus{State: mesos.TaskFailed,
-				Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to checkpoint the task: " + err.Error()})
+			a.orphanUpdate(fwID, ti.TaskID, mesos.TaskStatus{State: mesos.TaskError,
+				Reason: mesos.ReasonTaskInvalid, Message: err.Error()})
 			continue
 		}
 		t.containerID = uuid.NewString()
@@ -240,6 +253,9 @@ func (a *Agent) runTaskGroup(fwInfo mesos.FrameworkInfo, exInfo mesos.ExecutorIn
 	}
 	if ex.info.Container != nil && ex.info.Container.Type == "DOCKER" {
 		for _, t := range started {
+			if err := checkpointTask(t); err != nil {
+				a.log.Warn("checkpointing task failed", "task_id", t.info.TaskID.Value, "err", err)
+			}
 			t.phase = phaseEnded
 			a.launchFailed(t, errDockerNotEnabled)
 		}
@@ -248,14 +264,25 @@ func (a *Agent) runTaskGroup(fwInfo mesos.FrameworkInfo, exInfo mesos.ExecutorIn
 	in := a.launchInfo(ex)
 	ctx := a.ctx
 	for _, t := range started {
-		a.goFn(func() { a.runTaskContainer(ctx, t, in) })
+		a.goFn(func() { a.runTaskContainer(ctx, t, in, nil) })
 	}
 }
 
-// runTaskContainer launches the container of a command task or of a task
-// of a group, reports it running, and waits for it to end.
-func (a *Agent) runTaskContainer(ctx context.Context, t *task, in launchInfo) {
-	spec, specErr := a.taskSpec(t, in)
+// runTaskContainer checkpoints a command task or a task of a group (and,
+// with prepare, its run), launches its container, reports it running, and
+// waits for it to end.
+func (a *Agent) runTaskContainer(ctx context.Context, t *task, in launchInfo, prepare func() error) {
+	var specErr error
+	if prepare != nil {
+		specErr = prepare()
+	}
+	if specErr == nil {
+		specErr = checkpointTask(t)
+	}
+	var spec containerizer.Spec
+	if specErr == nil {
+		spec, specErr = a.taskSpec(t, in)
+	}
 	if specErr == nil {
 		specErr = os.MkdirAll(t.sandbox, 0o755)
 	}
@@ -284,6 +311,16 @@ func (a *Agent) runTaskContainer(ctx context.Context, t *task, in launchInfo) {
 	a.mu.Unlock()
 
 	cp, err := a.cz.Launch(ctx, spec)
+	if err == nil {
+		metaDir := t.metaDir
+		if t.ex.kind == kindCommand {
+			metaDir = t.ex.metaDir
+		}
+		if err := writeJSONAtomic(filepath.Join(metaDir, fileContainerInfo), cp); err != nil {
+			a.log.Error("checkpointing container failed; the task will not be recovered after a restart",
+				"task_id", t.info.TaskID.Value, "err", err)
+		}
+	}
 
 	a.mu.Lock()
 	if ctx.Err() != nil || a.stopping {
@@ -297,20 +334,12 @@ func (a *Agent) runTaskContainer(ctx context.Context, t *task, in launchInfo) {
 		a.mu.Unlock()
 		return
 	}
-	metaDir := t.metaDir
-	if t.ex.kind == kindCommand {
-		metaDir = t.ex.metaDir
-	}
-	if err := writeJSONAtomic(filepath.Join(metaDir, fileContainerInfo), cp); err != nil {
-		a.log.Error("checkpointing container failed; the task will not be recovered after a restart",
-			"task_id", t.info.TaskID.Value, "err", err)
-	}
 	t.pid = cp.Pid
 	t.phase = phaseRunning
 	if t.ex.kind == kindCommand {
 		t.ex.pid = cp.Pid
 		if t.ex.state == execRegistering {
-			t.ex.state = execRunning
+			a.setExecutorState(t.ex, execRunning)
 		}
 	}
 	for _, s := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
@@ -390,7 +419,7 @@ func (a *Agent) reportTaskEnded(t *task, st mesos.TaskStatus) {
 	switch ex.kind {
 	case kindCommand:
 		ex.containerEnded = true
-		ex.state = execTerminated
+		a.setExecutorState(ex, execTerminated)
 	case kindDefault:
 		if (st.State == mesos.TaskFailed || st.State == mesos.TaskKilled) && ex.state == execRunning {
 			for _, other := range ex.tasks {
@@ -406,7 +435,7 @@ func (a *Agent) reportTaskEnded(t *task, st mesos.TaskStatus) {
 			}
 		}
 		if ended {
-			ex.state = execTerminated
+			a.setExecutorState(ex, execTerminated)
 		}
 	}
 	if t.stream.done() {
@@ -532,7 +561,7 @@ func (a *Agent) shutdownExecutor(ex *executor, cause *endCause) time.Duration {
 	switch ex.kind {
 	case kindCommand, kindDefault:
 		if ex.state != execTerminating {
-			ex.state = execTerminating
+			a.setExecutorState(ex, execTerminating)
 		}
 		longest := time.Duration(0)
 		for _, t := range ex.tasks {
@@ -548,7 +577,7 @@ func (a *Agent) shutdownExecutor(ex *executor, cause *endCause) time.Duration {
 				}
 			}
 			if allEnded {
-				ex.state = execTerminated
+				a.setExecutorState(ex, execTerminated)
 				a.maybeCompleteExecutor(ex)
 			}
 		}
@@ -557,7 +586,7 @@ func (a *Agent) shutdownExecutor(ex *executor, cause *endCause) time.Duration {
 		if ex.state == execTerminating {
 			return grace
 		}
-		ex.state = execTerminating
+		a.setExecutorState(ex, execTerminating)
 		if ex.timer != nil {
 			ex.timer.Stop()
 			ex.timer = nil

@@ -72,6 +72,20 @@ func checkExecutorTransition(cur, next executorState) error {
 	return fmt.Errorf("illegal executor state transition %s -> %s", cur, next)
 }
 
+// setExecutorState moves a run to next if the lifecycle allows it; staying
+// put is a no-op and an illegal move is logged and ignored (a bug).
+// Called with a.mu held.
+func (a *Agent) setExecutorState(ex *executor, next executorState) {
+	if ex.state == next {
+		return
+	}
+	if err := checkExecutorTransition(ex.state, next); err != nil {
+		a.log.Error("executor state unchanged", "framework_id", ex.fw.id, "executor_id", ex.id, "err", err)
+		return
+	}
+	ex.state = next
+}
+
 // endCause says why the agent ended a task's container, when it did.
 type endCause struct {
 	state   mesos.TaskState // TASK_KILLED unless set

@@ -111,10 +111,6 @@ type task struct {
 
 func (t *task) key() taskKey { return taskKey{t.ex.fw.id, t.info.TaskID.Value} }
 
-// isLive reports whether the executor run still has containers or
-// unacknowledged updates.
-func (e *executor) live() bool { return e.state != execTerminated || len(e.tasks) > 0 }
-
 // taskResources sums the resources of the run's live tasks.
 func (e *executor) taskResources() mesos.Resources {
 	var rs mesos.Resources

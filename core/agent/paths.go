@@ -75,7 +75,6 @@ const (
 	fileTaskUpdates   = "task.updates"
 	fileContainerInfo = "container.info"
 	fileHTTPMarker    = "http.marker"
-	fileExecutorKind  = "executor.kind"
 	dirContainerizer  = "containerizer"
 	latestLink        = "latest"
 )

@@ -175,7 +175,7 @@ func (a *Agent) recoverFramework(fwID string) []recoveredContainer {
 // retireRecoveredRun files a finished run under completed executors and
 // schedules its directories for GC (from their modification time).
 func (a *Agent) retireRecoveredRun(ex *executor) {
-	ex.state = execTerminated
+	a.setExecutorState(ex, execTerminated)
 	ex.containerEnded = true
 	for _, t := range ex.tasks {
 		t.stream.received = nil
@@ -211,9 +211,7 @@ func (a *Agent) recoverRun(fw *framework, info mesos.ExecutorInfo, cid string) (
 		tasks:       map[string]*task{},
 		recovered:   true,
 	}
-	ex.kind = execKind(readSmallFile(filepath.Join(ex.metaDir, fileExecutorKind)))
 	switch {
-	case ex.kind == kindCommand || ex.kind == kindCustom || ex.kind == kindDefault:
 	case info.Type == "DEFAULT":
 		ex.kind = kindDefault
 	case fileExists(filepath.Join(ex.metaDir, fileHTTPMarker)):
@@ -321,7 +319,7 @@ func (a *Agent) settleRecovered(ex *executor) {
 		}
 		if allEnded && ex.state != execTerminated {
 			ex.containerEnded = true
-			ex.state = execTerminated
+			a.setExecutorState(ex, execTerminated)
 		}
 	}
 	a.maybeCompleteExecutor(ex)
@@ -339,7 +337,7 @@ func (a *Agent) reattach(c recoveredContainer) {
 	if c.t != nil {
 		t := c.t
 		if ex.state == execRegistering {
-			ex.state = execRunning
+			a.setExecutorState(ex, execRunning)
 		}
 		if cleanup {
 			t.kill = cause
@@ -352,7 +350,7 @@ func (a *Agent) reattach(c recoveredContainer) {
 	// A custom executor.
 	if cleanup {
 		ex.cause = cause
-		ex.state = execTerminating
+		a.setExecutorState(ex, execTerminating)
 		a.killContainer(ex.containerID, a.executorShutdownGrace(&ex.info))
 	} else {
 		a.startRegistrationTimer(ex, a.cfg.ExecutorReregistrationTimeout, mesos.ReasonExecutorReregistrationTimeout)
@@ -370,14 +368,6 @@ func (a *Agent) endRecovered(c recoveredContainer, msg string) {
 	}
 	c.ex.cause = cause
 	a.endExecutor(c.ex)
-}
-
-func readSmallFile(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
 }
 
 func fileExists(path string) bool {

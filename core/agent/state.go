@@ -31,19 +31,19 @@ type (
 		CompletedFrameworks []frameworkJSON           `json:"completed_frameworks"`
 	}
 	frameworkJSON struct {
-		ID                 string             `json:"id"`
-		Name               string             `json:"name"`
-		User               string             `json:"user"`
-		FailoverTimeout    mesos.Double       `json:"failover_timeout"`
-		Checkpoint         bool               `json:"checkpoint"`
-		Hostname           string             `json:"hostname"`
-		Role               string             `json:"role"`
-		Roles              []string           `json:"roles,omitempty"`
-		Principal          string             `json:"principal,omitempty"`
-		Capabilities       []string           `json:"capabilities"`
-		Executors          []executorJSON     `json:"executors"`
-		CompletedExecutors []executorJSON     `json:"completed_executors"`
-		Labels             []mesos.Label      `json:"labels,omitempty"`
+		ID                 string         `json:"id"`
+		Name               string         `json:"name"`
+		User               string         `json:"user"`
+		FailoverTimeout    mesos.Double   `json:"failover_timeout"`
+		Checkpoint         bool           `json:"checkpoint"`
+		Hostname           string         `json:"hostname"`
+		Role               string         `json:"role"`
+		Roles              []string       `json:"roles,omitempty"`
+		Principal          string         `json:"principal,omitempty"`
+		Capabilities       []string       `json:"capabilities"`
+		Executors          []executorJSON `json:"executors"`
+		CompletedExecutors []executorJSON `json:"completed_executors"`
+		Labels             []mesos.Label  `json:"labels,omitempty"`
 	}
 	executorJSON struct {
 		ID             string         `json:"id"`

@@ -280,6 +280,9 @@ func (a *Agent) maybeCompleteExecutor(ex *executor) {
 	when := time.Now().Add(a.cfg.GCDelay)
 	a.gc.schedule(ex.sandbox, when)
 	a.gc.schedule(ex.metaDir, when)
+	// The executor's directories (runs/latest) go too unless it runs again.
+	a.gc.schedule(filepath.Dir(filepath.Dir(ex.sandbox)), when)
+	a.gc.schedule(filepath.Dir(filepath.Dir(ex.metaDir)), when)
 	a.log.Info("executor completed", "framework_id", fw.id, "executor_id", ex.id, "container_id", ex.containerID)
 	if len(fw.executors) == 0 {
 		a.removeFramework(fw)

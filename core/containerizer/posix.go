@@ -43,6 +43,11 @@ const (
 	// /proc for processes left.
 	killPollMin = 2 * time.Millisecond
 	killPollMax = 50 * time.Millisecond
+
+	// wrapperFinishGrace is how long after the grace period Kill lets the
+	// wrapper live when the command is gone, so that it can record the exit
+	// code before SIGKILL would stop it.
+	wrapperFinishGrace = time.Second
 )
 
 // Posix is the posix containerizer: it isolates nothing and runs every
@@ -58,6 +63,7 @@ type Posix struct {
 	// usePidfd is false only in tests that exercise the /proc fallback.
 	usePidfd bool
 	script   string // wrapperScript()
+	procs    procScanner
 
 	mu sync.Mutex
 	// containers holds launched and recovered containers until Destroy. A nil
@@ -567,7 +573,10 @@ func (p *Posix) Wait(ctx context.Context, id string) (Termination, error) {
 // Kill sends SIGTERM to the container's process group and to its processes
 // outside the group, SIGKILL to every process left after grace, and returns
 // once no process is left and the end has been recorded (Wait then returns at
-// once, with Killed set). On a container that has already ended it changes
+// once, with Killed set). The command gets exactly one SIGTERM, also when it
+// was still starting. When the command is gone at the end of grace but the
+// wrapper is still recording its exit code, the wrapper gets up to one more
+// second before SIGKILL. On a container that has already ended Kill changes
 // nothing about the Termination; it only SIGKILLs stray processes the
 // container left behind, if any.
 func (p *Posix) Kill(ctx context.Context, id string, grace time.Duration) error {
@@ -599,7 +608,7 @@ func (p *Posix) kill(ctx context.Context, c *posixContainer, grace time.Duration
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		procs, err := scanProcs()
+		procs, err := p.procs.scan()
 		if err != nil {
 			return err
 		}
@@ -607,8 +616,11 @@ func (p *Posix) kill(ctx context.Context, c *posixContainer, grace time.Duration
 		if len(members) == 0 {
 			break
 		}
+		now := time.Now()
 		switch {
-		case !time.Now().Before(deadline):
+		case termSent && !now.Before(deadline) && now.Before(deadline.Add(wrapperFinishGrace)) && c.onlyWrapperLeft(members):
+			// The command is gone; the wrapper is recording its exit code.
+		case !now.Before(deadline):
 			p.signal(c, members, inGroup, unix.SIGKILL)
 		case !termSent:
 			// One SIGTERM, as Mesos does: a process that handles it gets
@@ -744,6 +756,28 @@ func (c *posixContainer) members(procs map[int]procStat) (members []procStat, in
 	return members, inGroup
 }
 
+// onlyWrapperLeft reports whether the wrapper (and the helper with which it
+// publishes exit_status) is all that is left of the container.
+func (c *posixContainer) onlyWrapperLeft(members []procStat) bool {
+	for _, m := range members {
+		if m.pid != c.pid && !(m.ppid == c.pid && c.isHelper(m.pid)) {
+			return false
+		}
+	}
+	return true
+}
+
+// isHelper reports whether pid runs the wrapper's mv of exit_status.
+func (c *posixContainer) isHelper(pid int) bool {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && bytes.HasPrefix(cmdline, c.helperCmdline())
+}
+
+// helperCmdline is how /proc/<pid>/cmdline of the wrapper's mv starts.
+func (c *posixContainer) helperCmdline() []byte {
+	return []byte("mv\x00-f\x00" + filepath.Join(c.runDir, exitStatusTmpFile) + "\x00")
+}
+
 // wrapperChild is a child of a live wrapper that runs (or is about to run)
 // the container's command.
 type wrapperChild struct {
@@ -776,7 +810,7 @@ func (c *posixContainer) commands(procs map[int]procStat) []wrapperChild {
 				return nil
 			}
 		}
-		if bytes.HasPrefix(cmdline, []byte("mv\x00-f\x00"+filepath.Join(c.runDir, exitStatusTmpFile)+"\x00")) {
+		if bytes.HasPrefix(cmdline, c.helperCmdline()) {
 			continue
 		}
 		out = append(out, wrapperChild{pid: pid, startTime: s.startTime, execed: !bytes.Equal(cmdline, wrapperCmdline)})
@@ -796,7 +830,7 @@ func (p *Posix) Usage(ctx context.Context, id string) (Usage, error) {
 	if err := ctx.Err(); err != nil {
 		return Usage{}, fmt.Errorf("posix: usage %s: %w", id, err)
 	}
-	procs, err := scanProcs()
+	procs, err := p.procs.scan()
 	if err != nil {
 		return Usage{}, fmt.Errorf("posix: usage %s: %w", id, err)
 	}

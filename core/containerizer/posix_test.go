@@ -463,7 +463,7 @@ func TestPosixRecoverWithoutPidfd(t *testing.T) {
 	if err := c.Recover(t.Context(), []containerizer.Checkpoint{cp}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Kill(t.Context(), spec.ContainerID, time.Second); err != nil {
+	if err := c.Kill(t.Context(), spec.ContainerID, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if term := wait(t, c, spec.ContainerID); !term.Killed || term.Signal != 15 {

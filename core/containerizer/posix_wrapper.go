@@ -41,9 +41,10 @@ const wrapperStateVar = "STRATA_WRAPPER_STATE"
 //     costs no extra process, gets the default disposition of every signal
 //     the wrapper catches (the subshell resets traps, and a caught signal
 //     reverts to default on exec anyway), and does not get the
-//     SIGINT/SIGQUIT ignoring or /dev/null stdin that a shell gives to
-//     asynchronous (&) commands. Nothing is ever set to ignored (a trap with
-//     an empty action), which exec would pass on.
+//     SIGINT/SIGQUIT ignoring that a shell gives to asynchronous (&)
+//     commands. Nothing is ever set to ignored (a trap with an empty
+//     action), which exec would pass on. Signals the agent itself ignores
+//     are inherited by the wrapper and cannot be undone by a shell.
 //   - The wrapper traps the usual termination signals. A shell defers traps
 //     while a foreground command runs, so when Kill sends SIGTERM to the
 //     process group the wrapper outlives the command and records its real

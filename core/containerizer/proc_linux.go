@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // procStat is the part of /proc/<pid>/stat (proc(5)) the posix containerizer uses.
@@ -99,7 +101,7 @@ func scanProcs() (map[int]procStat, error) {
 		return nil, fmt.Errorf("scan /proc: %w", err)
 	}
 	procs := make(map[int]procStat, len(names))
-	buf := make([]byte, 0, 1024)
+	buf := make([]byte, 4096)
 	for _, name := range names {
 		if name == "" || name[0] < '0' || name[0] > '9' {
 			continue
@@ -108,11 +110,11 @@ func scanProcs() (map[int]procStat, error) {
 		if err != nil {
 			continue
 		}
-		buf, err = readFileInto(buf[:0], "/proc/"+name+"/stat")
+		n, err := readSmallFile("/proc/"+name+"/stat", buf)
 		if err != nil {
 			continue // exited meanwhile
 		}
-		s, err := parseProcStat(pid, buf)
+		s, err := parseProcStat(pid, buf[:n])
 		if err != nil {
 			continue
 		}
@@ -121,25 +123,82 @@ func scanProcs() (map[int]procStat, error) {
 	return procs, nil
 }
 
-// readFileInto appends the contents of a small file to buf; it saves the
-// allocations of os.ReadFile when scanning thousands of stat files.
-func readFileInto(buf []byte, path string) ([]byte, error) {
-	f, err := os.Open(path)
+// readSmallFile reads a file of at most len(buf) bytes into buf with plain
+// system calls: os.Open would also try to register every file with the
+// runtime poller, which doubles the cost of scanning /proc.
+func readSmallFile(path string, buf []byte) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return buf, err
+		return 0, err
 	}
-	defer f.Close()
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
+	defer unix.Close(fd)
+	total := 0
+	for total < len(buf) {
+		n, err := unix.Read(fd, buf[total:])
+		if errors.Is(err, unix.EINTR) {
+			continue
 		}
 		if err != nil {
-			return buf, err
+			return 0, err
 		}
+		if n == 0 {
+			break
+		}
+		total += n
 	}
+	return total, nil
+}
+
+// procScanner shares /proc scans between concurrent callers (many Kills or
+// Usage samples at once): at most one scan runs at a time, and callers that
+// arrive while it runs share the next one. Each caller gets a snapshot taken
+// entirely after its call, as Kill needs to see the effect of its signals.
+// Snapshots are shared and must not be modified.
+type procScanner struct {
+	mu      sync.Mutex
+	running bool
+	next    *scanResult // starts when the running scan ends; nil if none
+}
+
+type scanResult struct {
+	done  chan struct{}
+	procs map[int]procStat
+	err   error
+}
+
+func (s *procScanner) scan() (map[int]procStat, error) {
+	s.mu.Lock()
+	if !s.running {
+		s.running = true
+		s.mu.Unlock()
+		procs, err := scanProcs()
+		s.finished()
+		return procs, err
+	}
+	r := s.next
+	if r == nil {
+		r = &scanResult{done: make(chan struct{})}
+		s.next = r
+	}
+	s.mu.Unlock()
+	<-r.done
+	return r.procs, r.err
+}
+
+// finished starts the queued scan, if any, once a scan has ended.
+func (s *procScanner) finished() {
+	s.mu.Lock()
+	r := s.next
+	s.next = nil
+	if r == nil {
+		s.running = false
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	go func() {
+		r.procs, r.err = scanProcs()
+		close(r.done)
+		s.finished()
+	}()
 }

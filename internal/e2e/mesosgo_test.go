@@ -43,12 +43,12 @@ func TestMesosGoScheduler(t *testing.T) {
 	defer resp.Close()
 
 	var (
-		fwID     string
-		mu       sync.Mutex
-		states   = map[string][]mesos.TaskState{}
-		launched bool
+		fwID       string
+		mu         sync.Mutex
+		states     = map[string][]mesos.TaskState{}
+		launched   bool
 		reconciled = make(chan mesos.TaskStatus, 10)
-		done     = make(chan struct{})
+		done       = make(chan struct{})
 	)
 	call := func(c *scheduler.Call) error {
 		c.FrameworkID = &mesos.FrameworkID{Value: fwID}
@@ -89,10 +89,10 @@ func TestMesosGoScheduler(t *testing.T) {
 				launched = true
 				var tasks []mesos.TaskInfo
 				for i, cmd := range []string{"echo hello from mesos-go", "exit 3", "sleep 1000"} {
-					res := mesos.Resources{}.Add(
-						mesos.Resource{Name: "cpus", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 0.1}},
-						mesos.Resource{Name: "mem", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 32}},
-					)
+					res := mesos.Resources{
+						{Name: "cpus", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 0.1}},
+						{Name: "mem", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 32}},
+					}
 					for j := range res {
 						res[j].AllocationInfo = o.AllocationInfo
 						res[j].Role = func() *string { s := "*"; return &s }()
@@ -113,7 +113,14 @@ func TestMesosGoScheduler(t *testing.T) {
 		case scheduler.Event_UPDATE:
 			st := e.GetUpdate().GetStatus()
 			if st.GetReason() == mesos.REASON_RECONCILIATION {
+				// The answer to our explicit reconciliation: the task runs; kill it.
+				if st.TaskID.Value != "mg-2" || st.GetState() != mesos.TASK_RUNNING || len(st.UUID) != 0 {
+					t.Fatalf("reconciliation answer: %v", st)
+				}
 				reconciled <- st
+				if err := call(calls.Kill("mg-2", st.GetAgentID().GetValue())); err != nil {
+					t.Fatalf("kill: %v", err)
+				}
 				continue
 			}
 			mu.Lock()
@@ -125,20 +132,8 @@ func TestMesosGoScheduler(t *testing.T) {
 				}
 			}
 			if st.TaskID.Value == "mg-2" && st.GetState() == mesos.TASK_RUNNING {
-				// Reconcile it explicitly, then kill it.
 				if err := call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"mg-2": st.GetAgentID().GetValue()}))); err != nil {
 					t.Fatalf("reconcile: %v", err)
-				}
-				select {
-				case rs := <-reconciled:
-					if rs.GetState() != mesos.TASK_RUNNING {
-						t.Errorf("reconciled state %v, want RUNNING", rs.GetState())
-					}
-				case <-ctx.Done():
-					t.Fatal("no reconciliation answer")
-				}
-				if err := call(calls.Kill("mg-2", st.GetAgentID().GetValue())); err != nil {
-					t.Fatalf("kill: %v", err)
 				}
 			}
 			mu.Lock()
@@ -154,6 +149,9 @@ func TestMesosGoScheduler(t *testing.T) {
 					if got[0] != mesos.TASK_STARTING && got[0] != mesos.TASK_RUNNING {
 						t.Errorf("%s: first state %v", id, got[0])
 					}
+				}
+				if len(reconciled) != 1 {
+					t.Errorf("want one reconciliation answer, got %d", len(reconciled))
 				}
 				out := cl.TaskOutput(t, fwID, "mg-0", "stdout")
 				if !strings.Contains(out, "hello from mesos-go") {

@@ -20,6 +20,9 @@
 // process IDs the commands print in the agent's /proc, so the container's
 // processes must be visible to the agent under their own pids (true for posix
 // and cgroups). Subtests run in parallel; the whole suite takes a few seconds.
+//
+// NewSpec, Launch, Wait, WaitFile and ReadFile are exported for an
+// implementation's own tests.
 package containerizertest
 
 import (
@@ -272,6 +275,10 @@ func testEnvAndWorkDir(t *testing.T, newC func(t *testing.T) containerizer.Conta
 	// Nothing of the agent's own environment leaks, except variables a
 	// runtime may set itself.
 	allowed := []string{"HOME", "HOSTNAME", "PATH", "PWD", "SHLVL", "TERM", "_"}
+	for _, kv := range spec.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		allowed = append(allowed, k)
+	}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if slices.Contains(allowed, k) {
@@ -504,9 +511,19 @@ func testUsage(t *testing.T, newC func(t *testing.T) containerizer.Containerizer
 	spec.Shell = false
 	spec.Arguments = []string{"sleep", "1000"}
 	Launch(t, c, spec)
-	u, err := c.Usage(context.Background(), spec.ContainerID)
-	if err != nil {
-		t.Fatalf("Usage: %v", err)
+	// A process that is still being exec'd may have no resident page yet.
+	deadline := time.Now().Add(timeout)
+	var u containerizer.Usage
+	for {
+		var err error
+		u, err = c.Usage(context.Background(), spec.ContainerID)
+		if err != nil {
+			t.Fatalf("Usage: %v", err)
+		}
+		if u.Processes >= 1 && u.MemRSSBytes > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if u.Processes < 1 || u.MemRSSBytes == 0 || u.Timestamp.IsZero() {
 		t.Errorf("Usage = %+v, want >= 1 process, RSS > 0 and a timestamp", u)

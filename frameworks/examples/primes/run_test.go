@@ -24,13 +24,18 @@ func TestRunInterruptedTearsDown(t *testing.T) {
 		errc <- err
 	}()
 	schedulertest.Next(t, m.Subscribes())
+	// A too-small offer comes back declined: the client is subscribed.
+	if err := m.Send(schedulertest.OffersEvent(schedulertest.Offer("o-1", "fw-1", "a-1", 0.1, 16))); err != nil {
+		t.Fatal(err)
+	}
+	if req := schedulertest.Next(t, m.Calls()); req.Call.Type != mesos.CallDecline {
+		t.Fatalf("got %s, want DECLINE", req.Call.Type)
+	}
 	cancel()
 	if err := schedulertest.Next(t, errc); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
 	}
-	for {
-		if req := schedulertest.Next(t, m.Calls()); req.Call.Type == mesos.CallTeardown {
-			break
-		}
+	if req := schedulertest.Next(t, m.Calls()); req.Call.Type != mesos.CallTeardown {
+		t.Fatalf("got %s, want TEARDOWN", req.Call.Type)
 	}
 }

@@ -45,7 +45,8 @@ type Request struct {
 }
 
 // Reply, when it returns a non-zero status, answers a request instead of
-// the master's own logic (SUBSCRIBE included).
+// the master's own logic (SUBSCRIBE included). For a 3xx status, body is
+// sent as the Location header instead.
 type Reply func(r Request) (status int, body string)
 
 // Master is a fake master. Its methods are safe for concurrent use.

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/strata-sched/strata/core/mesos"
-	"github.com/strata-sched/strata/frameworks/examples/primes"
 	"github.com/strata-sched/strata/frameworks/scheduler/schedulertest"
 )
 
@@ -80,24 +80,27 @@ func fakeCluster(t *testing.T, m *schedulertest.Master) (tornDown <-chan struct{
 	return done
 }
 
-// runTask does what the agent would: run "<exe> count --from A --to B"
-// with the task's environment, here without a process.
+// runTask does what the agent's command executor would: run the task's
+// shell command with its environment. The command names os.Executable(),
+// which is this test binary; TestMain makes it act as primes for "count".
 func runTask(ctx context.Context, task mesos.TaskInfo) error {
-	cmd := task.Command.GetValue()
-	i := strings.Index(cmd, " count ")
-	if i < 0 {
-		return fmt.Errorf("command %q is not a count", cmd)
-	}
-	var r primes.Range
-	if _, err := fmt.Sscanf(cmd[i:], " count --from %d --to %d", &r.From, &r.To); err != nil {
-		return fmt.Errorf("command %q: %w", cmd, err)
-	}
-	env := map[string]string{}
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", task.Command.GetValue())
+	cmd.Env = os.Environ()
 	for _, v := range task.Command.Environment.Variables {
-		env[v.Name] = v.Value
+		cmd.Env = append(cmd.Env, v.Name+"="+v.Value)
 	}
-	var out bytes.Buffer
-	return primes.Work(ctx, r, env[primes.EnvResultURL], env[primes.EnvTaskID], &out, http.DefaultClient)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%q: %w; output:\n%s", task.Command.GetValue(), err, out)
+	}
+	return nil
+}
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "count" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
 }
 
 func TestPrimesAgainstFakeCluster(t *testing.T) {

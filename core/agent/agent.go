@@ -92,8 +92,8 @@ func New(cfg Config) (*Agent, error) {
 		tasks:      map[taskKey]*task{},
 		orphans:    map[taskKey]*orphan{},
 		gc:         newGCQueue(),
-		client:     &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirects},
-		stream:     &http.Client{CheckRedirect: noRedirects},
+		client:     &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirects, Transport: masterTransport()},
+		stream:     &http.Client{CheckRedirect: noRedirects, Transport: masterTransport()},
 	}
 	if u, err := user.Current(); err == nil {
 		a.agentUser = u.Username
@@ -303,3 +303,11 @@ func (a *Agent) killAllForStop() {
 // noRedirects makes the HTTP client return a 307 to the caller: a
 // redirect to the leading master is handled by re-registering there.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// masterTransport bounds the wait for the master's response headers (the
+// registration stream itself may stay open indefinitely).
+func masterTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return t
+}

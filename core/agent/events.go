@@ -49,7 +49,7 @@ func (a *Agent) handleEvent(conn *masterConn, ev mesos.AgentEvent) {
 		}
 		if ex := fw.executors[ev.ShutdownExecutor.ExecutorID.Value]; ex != nil {
 			a.log.Info("shutting down executor", "framework_id", fw.id, "executor_id", ex.id)
-			a.shutdownExecutor(ex, &endCause{message: "Executor shut down by the framework"})
+			a.shutdownExecutor(ex, &endCause{reason: mesos.ReasonExecutorTerminated, message: "Executor shut down by the framework"})
 		}
 
 	case mesos.AgentEventShutdownFramework:

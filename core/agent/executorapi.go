@@ -1,12 +1,15 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/strata-sched/strata/core/mesos"
@@ -296,6 +299,14 @@ func (a *Agent) subscribeExecutor(c *mesos.ExecutorCall) (*execConn, error) {
 	if ex.state == execRegistering {
 		a.setExecutorState(ex, execRunning)
 	}
+	if !ex.subscribed {
+		// Tasks of a run that subscribed once count as delivered after a
+		// restart; the others are queued again.
+		if err := writeFileAtomic(filepath.Join(ex.metaDir, fileSubscribedMarker), nil); err != nil {
+			a.log.Warn("checkpointing executor subscription failed", "executor_id", ex.id, "err", err)
+		}
+		ex.subscribed = true
+	}
 	if ex.timer != nil {
 		ex.timer.Stop()
 		ex.timer = nil
@@ -316,9 +327,25 @@ func (a *Agent) subscribeExecutor(c *mesos.ExecutorCall) (*execConn, error) {
 			}
 		}
 	}
+	// Updates the executor still holds: new ones enter their streams; ones
+	// the scheduler acknowledged while the executor was away are
+	// acknowledged to it (after SUBSCRIBED).
+	var acked []mesos.ExecutorEvent
 	for _, u := range c.Subscribe.UnacknowledgedUpdates {
+		if len(u.Status.UUID) == 0 {
+			continue
+		}
 		t := a.tasks[taskKey{ex.fw.id, u.Status.TaskID.Value}]
-		if t == nil || t.ex != ex || len(u.Status.UUID) == 0 || t.stream.seen(u.Status.UUID) {
+		if t == nil || t.ex != ex {
+			if slices.ContainsFunc(ex.completed, func(c *task) bool { return c.info.TaskID.Value == u.Status.TaskID.Value }) {
+				acked = append(acked, acknowledgedEvent(u.Status.TaskID, u.Status.UUID))
+			}
+			continue
+		}
+		if t.stream.seen(u.Status.UUID) {
+			if !slices.ContainsFunc(t.stream.pending, func(p mesos.StatusUpdate) bool { return bytes.Equal(p.Status.UUID, u.Status.UUID) }) {
+				acked = append(acked, acknowledgedEvent(u.Status.TaskID, u.Status.UUID))
+			}
 			continue
 		}
 		st := u.Status
@@ -339,6 +366,9 @@ func (a *Agent) subscribeExecutor(c *mesos.ExecutorCall) (*execConn, error) {
 		ContainerID   *mesos.ContainerID  `json:"container_id,omitempty"`
 	}{ex.info, fwInfo, a.agentInfo(), &mesos.ContainerID{Value: ex.containerID}}
 	conn.send(sub)
+	for _, ev := range acked {
+		conn.send(ev)
+	}
 	queued := ex.queued
 	ex.queued = nil
 	for _, t := range queued {
@@ -350,4 +380,13 @@ func (a *Agent) subscribeExecutor(c *mesos.ExecutorCall) (*execConn, error) {
 		}
 	}
 	return conn, nil
+}
+
+func acknowledgedEvent(taskID mesos.TaskID, uuid []byte) mesos.ExecutorEvent {
+	ev := mesos.ExecutorEvent{Type: mesos.ExecEventAcknowledged}
+	ev.Acknowledged = &struct {
+		TaskID mesos.TaskID `json:"task_id"`
+		UUID   []byte       `json:"uuid"`
+	}{taskID, uuid}
+	return ev
 }

@@ -75,6 +75,8 @@ type executor struct {
 	groups int
 	// recovered: the run was recovered after an agent restart.
 	recovered bool
+	// subscribed: a custom executor subscribed at least once.
+	subscribed bool
 }
 
 // taskPhase is where a task's own container is (command and group tasks).

@@ -75,6 +75,8 @@ const (
 	fileTaskUpdates   = "task.updates"
 	fileContainerInfo = "container.info"
 	fileHTTPMarker    = "http.marker"
-	dirContainerizer  = "containerizer"
-	latestLink        = "latest"
+	// fileSubscribedMarker: the custom executor of the run subscribed once.
+	fileSubscribedMarker = "subscribed.marker"
+	dirContainerizer     = "containerizer"
+	latestLink           = "latest"
 )

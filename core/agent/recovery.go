@@ -159,6 +159,9 @@ func (a *Agent) recoverFramework(fwID string) []recoveredContainer {
 			for _, t := range ex.tasks {
 				a.tasks[t.key()] = t
 			}
+			for _, t := range ex.queued {
+				a.tasks[t.key()] = t
+			}
 		}
 	}
 	if len(fw.executors) > 0 {
@@ -219,6 +222,7 @@ func (a *Agent) recoverRun(fw *framework, info mesos.ExecutorInfo, cid string) (
 	default:
 		ex.kind = kindCommand
 	}
+	ex.subscribed = ex.kind == kindCustom && fileExists(filepath.Join(ex.metaDir, fileSubscribedMarker))
 	var containers []recoveredContainer
 	var runCP containerizer.Checkpoint
 	haveRunCP := false
@@ -271,11 +275,15 @@ func (a *Agent) recoverRun(fw *framework, info mesos.ExecutorInfo, cid string) (
 				a.recoveryError("container of task "+tid, err)
 			}
 		case kindCustom:
-			t.delivered = true
+			t.delivered = ex.subscribed
 		}
 		if stream.done() {
 			t.stream.received = nil
 			ex.addCompleted(t)
+			continue
+		}
+		if ex.kind == kindCustom && !t.delivered && !t.state.IsTerminal() {
+			ex.queued = append(ex.queued, t)
 			continue
 		}
 		ex.tasks[tid] = t

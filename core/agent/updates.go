@@ -187,12 +187,7 @@ func (a *Agent) acknowledge(fwID, taskID string, uuid []byte) {
 			return
 		}
 		if t.ex.kind == kindCustom && u.Status.Source == mesos.SourceExecutor && t.ex.conn != nil {
-			ev := mesos.ExecutorEvent{Type: mesos.ExecEventAcknowledged}
-			ev.Acknowledged = &struct {
-				TaskID mesos.TaskID `json:"task_id"`
-				UUID   []byte       `json:"uuid"`
-			}{t.info.TaskID, uuid}
-			t.ex.conn.send(ev)
+			t.ex.conn.send(acknowledgedEvent(t.info.TaskID, uuid))
 		}
 		if t.stream.done() {
 			a.taskCompleted(t)

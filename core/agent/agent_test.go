@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -370,5 +371,24 @@ func TestTaskRunsAsFrameworkUser(t *testing.T) {
 		if filepath.Base(e.Path) == "mine" && e.UID != "nobody" {
 			t.Fatalf("file created by the task is owned by %q", e.UID)
 		}
+	}
+}
+
+func TestContainerLaunchError(t *testing.T) {
+	fz := newFakeContainerizer()
+	fz.launchErr = errors.New("no more processes")
+	fm := newFakeMaster(t)
+	ta := startAgent(t, fm, t.TempDir(), func(c *Config) { c.Containerizer = fz })
+	ta.waitRegistered()
+	fm.send(runTaskEvent(testFramework("fw1"), shellTask("nolaunch", "true")))
+	failed := fm.waitState("nolaunch", mesos.TaskFailed)
+	if failed.Status.Reason != mesos.ReasonContainerLaunchFailed || failed.Status.Source != mesos.SourceAgent ||
+		!strings.Contains(failed.Status.Message, "no more processes") {
+		t.Fatalf("FAILED = %+v", failed.Status)
+	}
+	var metrics map[string]float64
+	ta.getJSON("/metrics/snapshot", &metrics)
+	if metrics["slave/container_launch_errors"] != 1 || metrics["slave/tasks_failed"] != 1 {
+		t.Fatalf("metrics = %v", metrics)
 	}
 }

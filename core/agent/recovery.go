@@ -180,11 +180,12 @@ func (a *Agent) recoverFramework(fwID string) []recoveredContainer {
 func (a *Agent) retireRecoveredRun(ex *executor) {
 	a.setExecutorState(ex, execTerminated)
 	ex.containerEnded = true
-	for _, t := range ex.tasks {
+	for _, t := range append(sortedTasks(ex.tasks), ex.queued...) {
 		t.stream.received = nil
 		ex.addCompleted(t)
 	}
 	clear(ex.tasks)
+	ex.queued = nil
 	ex.fw.addCompletedExecutor(ex)
 	when := modTime(ex.metaDir).Add(a.cfg.GCDelay)
 	a.gc.schedule(ex.sandbox, when)

@@ -19,6 +19,9 @@ const fileRunCompleted = "run.completed"
 // stream and forwards it if it is the stream's front. A duplicate (same
 // uuid) is ignored. Called with a.mu held.
 func (a *Agent) statusUpdate(t *task, st mesos.TaskStatus) error {
+	if len(st.UUID) > 0 && t.stream.seen(st.UUID) {
+		return nil // a retransmission
+	}
 	if err := checkTaskTransition(t.state, st.State); err != nil {
 		a.counters.invalidStatusUpdates++
 		return err

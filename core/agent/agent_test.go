@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
@@ -44,9 +43,8 @@ func TestRegisterAndCommandTaskLifecycle(t *testing.T) {
 	// Acks drive the stream.
 	fm.send(ackEvent(starting))
 	running := fm.waitState("hello", mesos.TaskRunning)
-	pid := pidOf(t, running)
-	if running.Status.ContainerStatus.ContainerID.Value == "" {
-		t.Fatal("RUNNING without container ID")
+	if pidOf(t, running) <= 0 || running.Status.ContainerStatus.ContainerID.Value == "" {
+		t.Fatalf("RUNNING container status = %+v", running.Status.ContainerStatus)
 	}
 	fm.send(ackEvent(running))
 	finished := fm.waitState("hello", mesos.TaskFinished)
@@ -56,7 +54,6 @@ func TestRegisterAndCommandTaskLifecycle(t *testing.T) {
 	if got := fm.states("hello"); !slices.Equal(got, []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning, mesos.TaskFinished}) {
 		t.Fatalf("states = %v", got)
 	}
-	_ = pid
 
 	// stdout through /files/read, at the Mesos sandbox path.
 	cid := running.Status.ContainerStatus.ContainerID.Value
@@ -141,8 +138,7 @@ func TestCommandTaskFailureArgvEnvAndKill(t *testing.T) {
 			Arguments:   []string{"sh", "-c", `echo "argv:$FOO:$MESOS_TASK_ID:$MESOS_FRAMEWORK_ID:$MESOS_EXECUTOR_ID:$HOST:$MESOS_AGENT_ENDPOINT"; test "$MESOS_SANDBOX" = "$PWD"`},
 			Environment: &mesos.Environment{Variables: []mesos.EnvVariable{{Name: "FOO", Value: "bar"}}}}}
 	fm.send(runTaskEvent(fw, argv))
-	fin := fm.waitState("argv", mesos.TaskFinished)
-	_ = fin
+	fm.waitState("argv", mesos.TaskFinished)
 	sandbox := ""
 	for _, u := range fm.updatesOf("argv") {
 		if u.Status.State == mesos.TaskRunning {
@@ -338,8 +334,6 @@ func TestStateEndpoint(t *testing.T) {
 	if code != 200 || !strings.Contains(string(prom), "strata_slave_tasks_running 1") {
 		t.Fatalf("prometheus: %d %s", code, prom)
 	}
-	raw = nil
-	_ = json.Unmarshal(nil, &raw)
 }
 
 func TestTaskRunsAsFrameworkUser(t *testing.T) {

@@ -187,10 +187,12 @@ func TestAgentLoss(t *testing.T) {
 		AgentConfig:  func(_ int, c *agent.Config) { c.KillTasksOnStop = false },
 	})
 	pa := startFramework(t, cl.MasterURL, info("pa", mesos.CapPartitionAware))
-	legacy := startFramework(t, cl.MasterURL, info("legacy"))
 	defer pa.c.Teardown(context.Background())
 	pa.launch("pa-task", "sleep 1000")
 	pa.waitState("pa-task", mesos.TaskRunning)
+	// Start the second framework only now, so that the one agent's offer
+	// goes to it rather than sitting in the first framework's queue.
+	legacy := startFramework(t, cl.MasterURL, info("legacy"))
 	legacy.launch("legacy-task", "sleep 1000")
 	lrun := legacy.waitState("legacy-task", mesos.TaskRunning)
 	lpid := int(*lrun.ContainerStatus.ExecutorPID)

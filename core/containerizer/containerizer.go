@@ -31,6 +31,50 @@ type Spec struct {
 	CPUs, MemMB, DiskMB float64
 	// Rlimits to apply (RLIMIT name without prefix, e.g. "NOFILE").
 	Rlimits []Rlimit
+	// CPULimit is a hard CPU limit in cpus (CFS quota) when > 0; MemLimitMB a
+	// hard memory limit when > 0 (else MemMB is the limit).
+	CPULimit, MemLimitMB float64
+	// Docker, when set, asks for a Docker container (only the docker
+	// containerizer accepts it; the others fail Launch with ErrUnsupported).
+	Docker *DockerSpec
+	// Name is the container's name for operators (Docker: mesos-<ContainerID>).
+	Name string
+}
+
+// ErrUnsupported is returned by Launch for a Spec the containerizer cannot
+// run (e.g. a Docker spec on the posix containerizer).
+var ErrUnsupported = errors.New("containerizer: unsupported container spec")
+
+// DockerSpec is what a Docker container needs beyond Spec (Mesos'
+// ContainerInfo.DockerInfo with the task's command semantics).
+type DockerSpec struct {
+	Image string
+	// Network is HOST (default), BRIDGE, NONE or USER (with UserNetwork).
+	Network     string
+	UserNetwork string
+	// PortMappings map host ports (from the task's offer) to container ports.
+	PortMappings []DockerPortMapping
+	Volumes      []DockerVolume
+	Privileged   bool
+	// Parameters are extra docker run options (key, value), e.g. ("label", "a=b").
+	Parameters [][2]string
+	ForcePull  bool
+	// Entrypoint semantics follow Mesos: with Shell=false, Spec.Value and
+	// Spec.Arguments are passed to the image's ENTRYPOINT; with Shell=true
+	// the command runs under /bin/sh -c; with no Value the image's CMD runs.
+	Hostname string
+}
+
+// DockerPortMapping maps a host port to a container port.
+type DockerPortMapping struct {
+	HostPort, ContainerPort uint32
+	Protocol                string // tcp (default) or udp
+}
+
+// DockerVolume is a bind mount.
+type DockerVolume struct {
+	HostPath, ContainerPath string
+	ReadOnly                bool
 }
 
 // Rlimit is one POSIX resource limit. A nil Soft/Hard means unlimited.

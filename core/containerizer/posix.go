@@ -153,6 +153,9 @@ func (p *Posix) Launch(ctx context.Context, spec Spec) (Checkpoint, error) {
 	if err := ctx.Err(); err != nil {
 		return Checkpoint{}, fmt.Errorf("posix: launch %s: %w", id, err)
 	}
+	if spec.Docker != nil {
+		return Checkpoint{}, fmt.Errorf("posix: launch %s: a Docker image needs the docker containerizer: %w", id, ErrUnsupported)
+	}
 	plan, err := p.plan(&spec)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("posix: launch %s: %w", id, err)

@@ -21,7 +21,7 @@ import (
 // mesos-ps, mesos-cat, mesos-tail and mesos-state do.
 
 func masterFlag(cmd *cobra.Command, p *string) {
-	cmd.Flags().StringVar(p, "master", "127.0.0.1:5050", "master host:port")
+	cmd.Flags().StringVar(p, "master", "127.0.0.1:5050", "master host:port, or zk://host:2181,.../path to find the leader")
 }
 
 func baseURL(hostport string) string {
@@ -94,6 +94,10 @@ func newStateCmd() *cobra.Command {
 		Short: "Print the master's state as JSON, or one value of it (e.g. frameworks.0.name)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			master, err := resolveMaster(cmd.Context(), master)
+			if err != nil {
+				return err
+			}
 			var st any
 			if err := getJSON(cmd.Context(), baseURL(master)+"/master/state", &st); err != nil {
 				return err
@@ -134,6 +138,10 @@ func newPsCmd() *cobra.Command {
 		Use:   "ps",
 		Short: "List tasks with state, host and resources (like mesos-ps)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			master, err := resolveMaster(cmd.Context(), master)
+			if err != nil {
+				return err
+			}
 			var st v0State
 			if err := getJSON(cmd.Context(), baseURL(master)+"/master/state", &st); err != nil {
 				return err
@@ -182,6 +190,9 @@ func newPsCmd() *cobra.Command {
 // sandboxOf finds the agent URL and sandbox directory of a task given by ID
 // or unique ID prefix.
 func sandboxOf(ctx context.Context, master, taskID string) (agentURL, dir string, err error) {
+	if master, err = resolveMaster(ctx, master); err != nil {
+		return "", "", err
+	}
 	var st v0State
 	if err := getJSON(ctx, baseURL(master)+"/master/state", &st); err != nil {
 		return "", "", err

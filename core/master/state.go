@@ -287,6 +287,7 @@ type v0State struct {
 	BuildUser              string            `json:"build_user"`
 	StartTime              float64           `json:"start_time"`
 	ElectedTime            float64           `json:"elected_time"`
+	Elected                bool              `json:"elected"`
 	ID                     string            `json:"id"`
 	PID                    string            `json:"pid"`
 	Hostname               string            `json:"hostname"`
@@ -510,7 +511,7 @@ func (m *Master) stateV0() v0State {
 	v := m.newView()
 	st := v0State{
 		Version: m.cfg.Version, GitSHA: gitSHA, BuildDate: buildDate, BuildTime: buildTime(), BuildUser: buildUser,
-		StartTime: secs(m.startTime), ElectedTime: secs(m.electedAt),
+		StartTime: secs(m.startTime), ElectedTime: secs(m.electedAt), Elected: true,
 		ID: m.info.ID, PID: m.info.PID, Hostname: m.info.Hostname,
 		UnreachableSlaves: len(m.unreachable),
 		Leader:            m.info.PID, LeaderInfo: m.info, Cluster: m.cfg.Cluster,

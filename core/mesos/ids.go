@@ -1,7 +1,10 @@
 package mesos
 
 import (
+	"encoding/json"
 	"fmt"
+	"net"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/google/uuid"
@@ -31,4 +34,42 @@ func (g *IDGen) Offer() OfferID {
 func NewUUID() []byte {
 	u := uuid.New()
 	return u[:]
+}
+
+// HostPort returns the address other processes use to reach the master
+// described by m: address.ip (or address.hostname, or hostname) and port.
+func (m MasterInfo) HostPort() string {
+	port := m.Port
+	host := m.Hostname
+	if m.Address != nil {
+		if m.Address.Port != 0 {
+			port = uint32(m.Address.Port)
+		}
+		switch {
+		case m.Address.IP != "":
+			host = m.Address.IP
+		case m.Address.Hostname != "":
+			host = m.Address.Hostname
+		}
+	}
+	if host == "" && m.IP != 0 {
+		host = fmt.Sprintf("%d.%d.%d.%d", byte(m.IP), byte(m.IP>>8), byte(m.IP>>16), byte(m.IP>>24))
+	}
+	if port == 0 {
+		port = 5050
+	}
+	return net.JoinHostPort(host, strconv.Itoa(int(port)))
+}
+
+// ParseMasterInfo decodes the MasterInfo JSON a master publishes in
+// ZooKeeper (json.info_<seq> nodes).
+func ParseMasterInfo(b []byte) (MasterInfo, error) {
+	var m MasterInfo
+	if err := json.Unmarshal(b, &m); err != nil {
+		return MasterInfo{}, fmt.Errorf("bad MasterInfo JSON: %w", err)
+	}
+	if m.ID == "" {
+		return MasterInfo{}, fmt.Errorf("MasterInfo without id")
+	}
+	return m, nil
 }

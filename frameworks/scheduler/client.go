@@ -157,9 +157,24 @@ func (c *Client) loop(ctx context.Context) error {
 	idx, failures, redirects := 0, 0, 0
 	var leader *url.URL // redirect target or last master that served us
 	for {
-		ep := c.masters[idx]
-		if leader != nil {
+		var ep *url.URL
+		switch {
+		case leader != nil:
 			ep = leader
+		case len(c.masters) == 0:
+			// zk:// master: ask ZooKeeper who leads now.
+			var err error
+			if ep, err = c.detectLeader(ctx); err != nil {
+				d := backoff(failures, c.cfg.MinBackoff, c.cfg.MaxBackoff)
+				failures++
+				c.log.Warn("no leading master found in ZooKeeper; retrying", "zk", c.cfg.Master, "err", err, "retry_in", d)
+				if err := sleep(ctx, d); err != nil {
+					return context.Cause(ctx)
+				}
+				continue
+			}
+		default:
+			ep = c.masters[idx]
 		}
 		a := c.subscribe(ctx, ep)
 		if ctx.Err() != nil {
@@ -183,7 +198,7 @@ func (c *Client) loop(ctx context.Context) error {
 			leader = nil
 		case leader != nil:
 			leader = nil
-		default:
+		case len(c.masters) > 0:
 			idx = (idx + 1) % len(c.masters)
 		}
 		d := backoff(failures, c.cfg.MinBackoff, c.cfg.MaxBackoff)

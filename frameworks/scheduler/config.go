@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/strata-sched/strata/core/mesos"
+	"github.com/strata-sched/strata/core/store"
 )
 
 // Path is the scheduler API's path on a master.
@@ -41,7 +42,9 @@ type FrameworkIDStore interface {
 type Config struct {
 	// Master is "host:port", "http://host:port", or a comma-separated list
 	// of those tried in turn ("m1:5050,m2:5050"). A URL may carry a path;
-	// the default path is /api/v1/scheduler. Required.
+	// the default path is /api/v1/scheduler. "zk://host:2181,.../path"
+	// follows the leading master published in ZooKeeper, as Mesos'
+	// schedulers do. Required.
 	Master string
 	// Framework is sent in SUBSCRIBE. User and Name are required. If ID is
 	// set the first SUBSCRIBE is already a failover. Roles default to ["*"].
@@ -78,7 +81,14 @@ type Config struct {
 // the parsed master endpoints.
 func (cfg Config) withDefaults() (Config, []*url.URL, error) {
 	var errs []error
-	masters, err := parseMasters(cfg.Master)
+	var masters []*url.URL
+	var err error
+	if strings.HasPrefix(cfg.Master, "zk://") {
+		// The leader is looked up in ZooKeeper before every subscription.
+		_, err = store.ParseZKURL(cfg.Master)
+	} else {
+		masters, err = parseMasters(cfg.Master)
+	}
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -22,6 +22,9 @@ func addMasterFlags(fs *pflag.FlagSet, o *masterOptions) {
 	durationFlag(fs, &o.agentPingTimeout, "agent_ping_timeout", 15*time.Second, "interval between agent pings; a missed pong counts as a timeout")
 	fs.IntVar(&o.maxAgentPingTimeouts, "max_agent_ping_timeouts", 5, "missed pings after which an agent is unreachable")
 	durationFlag(fs, &o.allocationInterval, "allocation_interval", time.Second, "interval between batch allocations")
+	fs.StringVar(&o.zk, "zk", "", "ZooKeeper URL for replicated masters, zk://[user:pass@]host1:2181,host2:2181/path (default: embedded store in --work_dir)")
+	durationFlag(fs, &o.zkSessionTimeout, "zk_session_timeout", 10*time.Second, "ZooKeeper session timeout")
+	fs.IntVar(&o.quorum, "quorum", 0, "accepted for parity with Mesos (ZooKeeper provides the quorum)")
 }
 
 func addAgentFlags(fs *pflag.FlagSet, o *agentOptions) {
@@ -55,7 +58,11 @@ func newMasterCmd() *cobra.Command {
 			}
 			o.workDir = workDirFor(o.workDir, "master")
 			o.flags = flagMap(cmd)
-			_, run, err := startMaster(cmd.Context(), o, log, lv)
+			start := startMaster
+			if o.zk != "" {
+				start = startMasterZK
+			}
+			_, run, err := start(cmd.Context(), o, log, lv)
 			if err != nil {
 				return err
 			}
@@ -125,6 +132,7 @@ func newDevCmd() *cobra.Command {
 			ctx := cmd.Context()
 			mo.workDir = filepath.Join(workDir, "master")
 			mo.flags = flagMap(cmd)
+			mo.profiling = true
 			maddr, runMaster, err := startMaster(ctx, mo, log.With("role", "master"), lv)
 			if err != nil {
 				return err

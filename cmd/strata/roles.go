@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,7 +19,6 @@ import (
 
 	"github.com/strata-sched/strata/core/agent"
 	"github.com/strata-sched/strata/core/containerizer"
-	"github.com/strata-sched/strata/core/master"
 	"github.com/strata-sched/strata/core/mesos"
 	"github.com/strata-sched/strata/core/store"
 )
@@ -29,6 +30,12 @@ type masterOptions struct {
 	offerTimeout, agentPingTimeout, allocationInterval       time.Duration
 	maxAgentPingTimeouts                                     int
 	flags                                                    map[string]string
+	// profiling mounts /debug/pprof/ on the master's port (strata dev only).
+	profiling bool
+	// zk is the ZooKeeper URL of a replicated master (--zk); empty for the embedded store.
+	zk               string
+	zkSessionTimeout time.Duration
+	quorum           int
 }
 
 // agentOptions are an agent's flags.
@@ -82,31 +89,7 @@ func startMaster(ctx context.Context, o masterOptions, log *slog.Logger, lv *slo
 	if err != nil {
 		return "", nil, err
 	}
-	weights, err := parseWeights(o.weights)
-	if err != nil {
-		st.Close()
-		return "", nil, err
-	}
-	var roles []string
-	for _, r := range strings.Split(o.roles, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			if err := mesos.ValidateRole(r); err != nil {
-				st.Close()
-				return "", nil, fmt.Errorf("--roles: %w", err)
-			}
-			roles = append(roles, r)
-		}
-	}
-	hostname := o.hostname
-	if hostname == "" {
-		hostname = o.ip
-	}
-	m, err := master.New(master.Config{
-		Hostname: hostname, IP: o.ip, Port: o.port, Store: st, Logger: log, Version: version,
-		Flags: o.flags, Cluster: o.cluster, AllocationInterval: o.allocationInterval,
-		OfferTimeout: o.offerTimeout, AgentPingTimeout: o.agentPingTimeout,
-		MaxAgentPingTimeouts: o.maxAgentPingTimeouts, Weights: weights, Roles: roles, LevelVar: lv,
-	})
+	m, err := newMaster(o, st, log, lv)
 	if err != nil {
 		st.Close()
 		return "", nil, err
@@ -121,11 +104,15 @@ func startMaster(ctx context.Context, o masterOptions, log *slog.Logger, lv *slo
 		return "", nil, err
 	}
 	log.Info("master listening", "addr", ln.Addr().String(), "work_dir", o.workDir, "id", m.Info().ID)
+	h := m.Handler()
+	if o.profiling {
+		h = withProfiling(h)
+	}
 	run = func() error {
 		defer st.Close()
 		errc := make(chan error, 2)
 		go func() { errc <- m.Run(ctx) }()
-		go func() { errc <- serve(ctx, ln, m.Handler(), log) }()
+		go func() { errc <- serve(ctx, ln, h, log) }()
 		err := <-errc
 		<-errc
 		return err
@@ -249,4 +236,64 @@ func workDirFor(flagValue, role string) string {
 		return flagValue
 	}
 	return filepath.Join(defaultStateDir(), role)
+}
+
+// withProfiling serves the process's Go profiles under /debug/pprof/ and h
+// for everything else. Only strata dev mounts it (on the master's port;
+// master and agents share the process): go tool pprof
+// http://127.0.0.1:5050/debug/pprof/profile?seconds=10, .../heap, .../block,
+// .../mutex, .../goroutine, and .../trace?seconds=5 for go tool trace.
+// Written against runtime/pprof rather than net/http/pprof, whose init
+// registers handlers on http.DefaultServeMux.
+func withProfiling(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	seconds := func(r *http.Request) time.Duration {
+		n, err := strconv.Atoi(r.URL.Query().Get("seconds"))
+		if err != nil || n <= 0 {
+			n = 10
+		}
+		return time.Duration(min(n, 300)) * time.Second
+	}
+	sleep := func(r *http.Request, d time.Duration) {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+		}
+	}
+	mux.HandleFunc("GET /debug/pprof/profile", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if err := pprof.StartCPUProfile(w); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		sleep(r, seconds(r))
+		pprof.StopCPUProfile()
+	})
+	mux.HandleFunc("GET /debug/pprof/trace", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if err := trace.Start(w); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		sleep(r, seconds(r))
+		trace.Stop()
+	})
+	mux.HandleFunc("GET /debug/pprof/{name}", func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		switch name {
+		case "block":
+			runtime.SetBlockProfileRate(int(time.Millisecond / 10))
+		case "mutex":
+			runtime.SetMutexProfileFraction(10)
+		}
+		p := pprof.Lookup(name)
+		if p == nil {
+			http.Error(w, "unknown profile "+name, http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_ = p.WriteTo(w, 0)
+	})
+	return mux
 }

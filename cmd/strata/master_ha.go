@@ -17,10 +17,13 @@ import (
 
 // startMasterZK runs a master that is one of several on a ZooKeeper
 // ensemble (--zk). It serves as a standby (redirecting API calls to the
-// leader) until it wins the election in the Mesos layout (json.info_<seq>
-// nodes holding MasterInfo JSON under the --zk path), then recovers the
-// registry from ZooKeeper and leads. Like a Mesos master it exits when it
-// loses leadership; a supervisor restarts it as a standby.
+// leader, 503 while none is elected) until it wins the election in the
+// Mesos layout (json.info_<seq> nodes holding MasterInfo JSON under the --zk
+// path); then it recovers the registry from ZooKeeper and leads. When it
+// loses leadership (ZooKeeper unreachable, session expired) it stops leading
+// at once, drops its soft state, serves as a standby again and campaigns
+// anew — Mesos exits instead and relies on a supervisor; the effect for
+// agents and frameworks is the same.
 func startMasterZK(ctx context.Context, o masterOptions, log *slog.Logger, lv *slog.LevelVar) (addr string, run func() error, err error) {
 	if o.quorum < 0 {
 		return "", nil, fmt.Errorf("--quorum %d: must be positive", o.quorum)
@@ -31,8 +34,7 @@ func startMasterZK(ctx context.Context, o masterOptions, log *slog.Logger, lv *s
 	if err != nil {
 		return "", nil, fmt.Errorf("--zk: %w", err)
 	}
-	m, err := newMaster(o, zk, log, lv)
-	if err != nil {
+	if _, err := newMaster(o, zk, log, lv); err != nil { // validate flags before listening
 		zk.Close()
 		return "", nil, err
 	}
@@ -41,19 +43,22 @@ func startMasterZK(ctx context.Context, o masterOptions, log *slog.Logger, lv *s
 		zk.Close()
 		return "", nil, err
 	}
-	self := m.Info()
 	started := time.Now()
 	var leader atomic.Pointer[mesos.MasterInfo]
-	standby := master.StandbyHandler(self, started, leader.Load)
 	var current atomic.Pointer[http.Handler]
-	current.Store(&standby)
 	switcher := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) })
-	log.Info("master listening as a standby until elected", "addr", ln.Addr().String(), "zk", o.zk, "id", self.ID)
+	log.Info("master listening as a standby until elected", "addr", ln.Addr().String(), "zk", o.zk)
 
 	run = func() error {
 		defer zk.Close()
 		ctx, stop := context.WithCancel(ctx)
 		defer stop()
+		standby := func(self mesos.MasterInfo) {
+			h := master.StandbyHandler(self, started, leader.Load)
+			current.Store(&h)
+		}
+		// A placeholder identity until the first master is built.
+		standby(mesos.MasterInfo{ID: "standby", Version: version})
 		serveErr := make(chan error, 1)
 		go func() { serveErr <- serve(ctx, ln, switcher, log) }()
 		watchDone := make(chan struct{})
@@ -64,50 +69,70 @@ func startMasterZK(ctx context.Context, o masterOptions, log *slog.Logger, lv *s
 					leader.Store(nil)
 					continue
 				}
-				var info mesos.MasterInfo
-				if json.Unmarshal(b, &info) == nil {
+				if info, err := mesos.ParseMasterInfo(b); err == nil {
 					leader.Store(&info)
 					log.Info("leading master", "id", info.ID, "addr", info.HostPort())
 				}
 			}
 		}()
 		defer func() { stop(); <-watchDone }()
-		info, _ := json.Marshal(self)
-		l, err := zk.Elector("").Campaign(ctx, info)
-		if err != nil {
+		for {
+			m, err := newMaster(o, zk, log, lv)
+			if err != nil {
+				return err
+			}
+			self := m.Info()
+			standby(self)
+			if err := leadOnce(ctx, zk, m, &current, log); err != nil {
+				log.Error("leadership ended; serving as a standby and campaigning again", "err", err)
+			}
 			if ctx.Err() != nil {
 				return <-serveErr
 			}
-			return fmt.Errorf("campaigning for leadership: %w", err)
-		}
-		log.Info("elected leading master; recovering the registry")
-		if err := m.Recover(ctx); err != nil {
-			l.Resign(context.Background())
-			return err
-		}
-		h := m.Handler()
-		current.Store(&h)
-		runErr := make(chan error, 1)
-		go func() { runErr <- m.Run(ctx) }()
-		select {
-		case <-l.Lost():
-			stop()
-			<-runErr
-			<-serveErr
-			return fmt.Errorf("lost leadership in ZooKeeper; exiting so that a supervisor restarts this master as a standby")
-		case <-ctx.Done():
-			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			l.Resign(rctx)
-			cancel()
-			<-runErr
-			return <-serveErr
-		case err := <-serveErr:
-			stop()
-			<-runErr
-			return err
+			select {
+			case err := <-serveErr:
+				return err
+			case <-time.After(time.Second):
+			}
 		}
 	}
 	return ln.Addr().String(), run, nil
+}
+
+// leadOnce campaigns with m's MasterInfo and, once elected, runs m until
+// leadership is lost or ctx ends.
+func leadOnce(ctx context.Context, zk *store.ZK, m *master.Master, current *atomic.Pointer[http.Handler], log *slog.Logger) error {
+	info, _ := json.Marshal(m.Info())
+	l, err := zk.Elector("").Campaign(ctx, info)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("campaigning for leadership: %w", err)
+	}
+	log.Info("elected leading master; recovering the registry", "id", m.Info().ID)
+	if err := m.Recover(ctx); err != nil {
+		l.Resign(context.Background())
+		return err
+	}
+	h := m.Handler()
+	current.Store(&h)
+	mctx, stopMaster := context.WithCancel(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- m.Run(mctx) }()
+	select {
+	case <-l.Lost():
+		stopMaster()
+		<-runErr
+		return fmt.Errorf("lost leadership in ZooKeeper")
+	case <-ctx.Done():
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		l.Resign(rctx)
+		cancel()
+		stopMaster()
+		<-runErr
+		return nil
+	}
 }
 
 // newMaster builds a master from its flags on the given store.

@@ -110,13 +110,36 @@ type Termination struct {
 	Message string
 }
 
-// Usage is a resource usage sample of one container.
+// Usage is a resource usage sample of one container. A field that a
+// containerizer does not measure is zero; posix fills only the first five.
 type Usage struct {
 	CPUsUserTimeSecs   float64
 	CPUsSystemTimeSecs float64
 	MemRSSBytes        uint64
 	Processes          int
 	Timestamp          time.Time
+
+	// The fields below are those of Mesos' ResourceStatistics with the same
+	// names (cpus_limit, cpus_nr_periods, ...); the cgroups containerizer
+	// fills them from the container's cgroup.
+
+	// Threads is the number of threads of the container's processes.
+	Threads int
+	// CPUsLimit is the CPU limit (the request when there is no hard limit).
+	CPUsLimit float64
+	// CPUsNrPeriods, CPUsNrThrottled and CPUsThrottledTimeSecs count the
+	// CFS periods, those in which the container was throttled, and the total
+	// time it was throttled (non-zero only with a CFS quota).
+	CPUsNrPeriods, CPUsNrThrottled uint64
+	CPUsThrottledTimeSecs          float64
+	// MemLimitBytes and MemSoftLimitBytes are the memory limits applied.
+	MemLimitBytes, MemSoftLimitBytes uint64
+	// MemTotalBytes is all memory charged to the container, page cache
+	// included; MemCacheBytes the page cache part of it.
+	MemTotalBytes, MemCacheBytes uint64
+	// DiskLimitBytes is the disk the container was given; DiskUsedBytes its
+	// sandbox's size at the last disk/du measurement.
+	DiskLimitBytes, DiskUsedBytes uint64
 }
 
 // Containerizer runs containers. Implementations are safe for concurrent use.

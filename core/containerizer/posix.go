@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -93,6 +94,7 @@ type posixContainer struct {
 	runDir        string
 	createdRunDir bool
 	data          []byte // Checkpoint.Data
+	ext           posixExt
 
 	// done is closed by finish once term is set.
 	done chan struct{}
@@ -117,6 +119,12 @@ func (c *posixContainer) ended() bool {
 
 // NewPosix returns a posix containerizer. A nil logger discards logs.
 func NewPosix(logger *slog.Logger) *Posix {
+	return newPosix(logger, PosixKind)
+}
+
+// newPosix returns a Posix that logs as the containerizer kind (Cgroups
+// runs its containers on a Posix of its own).
+func newPosix(logger *slog.Logger, kind string) *Posix {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -127,7 +135,7 @@ func NewPosix(logger *slog.Logger) *Posix {
 		logger.Warn("cannot read boot id; recovery after a reboot relies on pid start times only", "err", err)
 	}
 	return &Posix{
-		logger:     logger.With("containerizer", PosixKind),
+		logger:     logger.With("containerizer", kind),
 		pageSize:   uint64(os.Getpagesize()),
 		bootID:     bootID,
 		usePidfd:   true,
@@ -149,27 +157,47 @@ func (p *Posix) Kind() string { return PosixKind }
 // files are then chowned to the user, because the wrapper writes exit_status
 // as that user.
 func (p *Posix) Launch(ctx context.Context, spec Spec) (Checkpoint, error) {
+	c, err := p.launch(ctx, spec, launchOptions{})
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("posix: launch %s: %w", spec.ContainerID, err)
+	}
+	return Checkpoint{ContainerID: c.id, Kind: PosixKind, Version: posixCheckpointVersion, Pid: c.pid, Data: c.data}, nil
+}
+
+// launch validates spec, reserves its ID, prepares the extension and starts
+// the wrapper. Errors are not prefixed with the containerizer's kind.
+func (p *Posix) launch(ctx context.Context, spec Spec, opts launchOptions) (*posixContainer, error) {
 	id := spec.ContainerID
 	if err := ctx.Err(); err != nil {
-		return Checkpoint{}, fmt.Errorf("posix: launch %s: %w", id, err)
+		return nil, err
 	}
 	if spec.Docker != nil {
-		return Checkpoint{}, fmt.Errorf("posix: launch %s: a Docker image needs the docker containerizer: %w", id, ErrUnsupported)
+		return nil, fmt.Errorf("a Docker image needs the docker containerizer: %w", ErrUnsupported)
 	}
-	plan, err := p.plan(&spec)
+	plan, err := p.plan(&spec, opts)
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("posix: launch %s: %w", id, err)
+		return nil, err
 	}
 
 	p.mu.Lock()
 	if _, dup := p.containers[id]; dup {
 		p.mu.Unlock()
-		return Checkpoint{}, fmt.Errorf("posix: launch %s: container already exists", id)
+		return nil, errors.New("container already exists")
 	}
 	p.containers[id] = nil
 	p.mu.Unlock()
 
-	c, err := p.start(ctx, spec, plan)
+	var ext posixExt
+	if opts.prepare != nil {
+		ext, err = opts.prepare(spec)
+	}
+	var c *posixContainer
+	if err == nil {
+		c, err = p.start(ctx, spec, plan, ext)
+		if err != nil && ext != nil {
+			ext.abort()
+		}
+	}
 	p.mu.Lock()
 	if err != nil {
 		delete(p.containers, id)
@@ -178,15 +206,15 @@ func (p *Posix) Launch(ctx context.Context, spec Spec) (Checkpoint, error) {
 	}
 	p.mu.Unlock()
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("posix: launch %s: %w", id, err)
+		return nil, err
 	}
 	p.logger.Info("container launched", "container", id, "pid", c.pid, "user", spec.User)
-	return Checkpoint{ContainerID: id, Kind: PosixKind, Version: posixCheckpointVersion, Pid: c.pid, Data: c.data}, nil
+	return c, nil
 }
 
 // plan validates spec, makes its paths absolute and resolves everything that
 // can fail before a process is started.
-func (p *Posix) plan(spec *Spec) (*wrapperPlan, error) {
+func (p *Posix) plan(spec *Spec, opts launchOptions) (*wrapperPlan, error) {
 	if spec.ContainerID == "" {
 		return nil, errors.New("empty container ID")
 	}
@@ -231,12 +259,28 @@ func (p *Posix) plan(spec *Spec) (*wrapperPlan, error) {
 			p.logger.Warn("agent is not root; running the container as the agent's user", "container", spec.ContainerID, "user", spec.User)
 		}
 	}
-	return &wrapperPlan{
-		args:   wrapperArgs(p.script, spec.RunDir, len(limits) > 0, fix, argv),
-		env:    env,
-		limits: limits,
-		cred:   cred,
-	}, nil
+	plan := &wrapperPlan{
+		env:         env,
+		limits:      limits,
+		cred:        cred,
+		wrapperCred: cred,
+		// Cgroups attaches the wrapper to the container's cgroups while
+		// it waits at the gate.
+		gate:         len(limits) > 0 || opts.prepare != nil,
+		pidNamespace: opts.pidNamespace,
+	}
+	if opts.pidNamespace && cred != nil {
+		// Only root can mount the namespace's /proc: the wrapper stays
+		// root and setpriv switches to the user right before the command.
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil {
+			return nil, fmt.Errorf("a PID namespace with a user needs setpriv (util-linux): %w", err)
+		}
+		argv = append(setprivArgv(setpriv, cred), argv...)
+		plan.wrapperCred = nil
+	}
+	plan.args = wrapperArgs(p.script, spec.RunDir, plan.flags(), fix, argv)
+	return plan, nil
 }
 
 // lookupCredential resolves a user name to its uid, primary gid and groups.
@@ -269,7 +313,7 @@ func lookupCredential(name string) (*syscall.Credential, error) {
 }
 
 // start prepares RunDir and the sandbox files and starts the wrapper.
-func (p *Posix) start(ctx context.Context, spec Spec, plan *wrapperPlan) (*posixContainer, error) {
+func (p *Posix) start(ctx context.Context, spec Spec, plan *wrapperPlan, ext posixExt) (*posixContainer, error) {
 	created, err := ensureDir(spec.RunDir)
 	if err != nil {
 		return nil, err
@@ -310,8 +354,9 @@ func (p *Posix) start(ctx context.Context, spec Spec, plan *wrapperPlan) (*posix
 	// wrapper's fd 3) so that the limits are set on the wrapper after its
 	// exec has completed (an exec in progress restores the RLIMIT_STACK it
 	// started with) and before it starts the command, which inherits them.
+	// An extension attaches the wrapper (to its cgroups) at the same point.
 	var gate *os.File
-	if len(plan.limits) > 0 {
+	if plan.gate {
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return nil, fmt.Errorf("gate socket: %w", err)
@@ -337,7 +382,7 @@ func (p *Posix) start(ctx context.Context, spec Spec, plan *wrapperPlan) (*posix
 		Dir:   spec.Sandbox,
 		Env:   plan.env,
 		Files: files,
-		Sys:   &syscall.SysProcAttr{Setsid: true, Credential: plan.cred},
+		Sys:   plan.sysProcAttr(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start wrapper: %w", err)
@@ -363,6 +408,11 @@ func (p *Posix) start(ctx context.Context, spec Spec, plan *wrapperPlan) (*posix
 				return abort(fmt.Errorf("set rlimit %s: %w", l.name, err))
 			}
 		}
+		if ext != nil {
+			if err := ext.attach(pid); err != nil {
+				return abort(err)
+			}
+		}
 		_, err := gate.Write([]byte("go\n"))
 		gate.Close()
 		gate = nil
@@ -382,6 +432,7 @@ func (p *Posix) start(ctx context.Context, spec Spec, plan *wrapperPlan) (*posix
 		runDir:        spec.RunDir,
 		createdRunDir: created,
 		data:          data,
+		ext:           ext,
 		done:          make(chan struct{}),
 	}
 	go p.reap(c, proc)
@@ -474,7 +525,6 @@ func (p *Posix) finish(c *posixContainer, ws *syscall.WaitStatus) {
 		p.logger.Warn("ignoring unreadable exit status", "container", c.id, "err", err)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !recorded {
 		switch {
 		case ws != nil:
@@ -485,6 +535,12 @@ func (p *Posix) finish(c *posixContainer, ws *syscall.WaitStatus) {
 			term = Termination{ExitCode: -1, Message: unknownExitMessage}
 		}
 	}
+	c.mu.Unlock()
+	if c.ext != nil {
+		c.ext.ended(&term)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	term.Killed = c.killed
 	c.term = term
 	close(c.done)
@@ -556,9 +612,17 @@ func (p *Posix) lookup(id string) (*posixContainer, error) {
 
 // Wait blocks until the container ends or ctx is done.
 func (p *Posix) Wait(ctx context.Context, id string) (Termination, error) {
-	c, err := p.lookup(id)
+	term, err := p.wait(ctx, id)
 	if err != nil {
 		return Termination{}, fmt.Errorf("posix: wait %s: %w", id, err)
+	}
+	return term, nil
+}
+
+func (p *Posix) wait(ctx context.Context, id string) (Termination, error) {
+	c, err := p.lookup(id)
+	if err != nil {
+		return Termination{}, err
 	}
 	select {
 	case <-c.done:
@@ -569,7 +633,7 @@ func (p *Posix) Wait(ctx context.Context, id string) (Termination, error) {
 	case <-c.done:
 		return c.term, nil
 	case <-ctx.Done():
-		return Termination{}, fmt.Errorf("posix: wait %s: %w", id, ctx.Err())
+		return Termination{}, ctx.Err()
 	}
 }
 
@@ -587,16 +651,19 @@ func (p *Posix) Kill(ctx context.Context, id string, grace time.Duration) error 
 	if err != nil {
 		return fmt.Errorf("posix: kill %s: %w", id, err)
 	}
-	if err := p.kill(ctx, c, grace); err != nil {
+	if err := p.kill(ctx, c, grace, true); err != nil {
 		return fmt.Errorf("posix: kill %s: %w", id, err)
 	}
 	return nil
 }
 
-func (p *Posix) kill(ctx context.Context, c *posixContainer, grace time.Duration) error {
+// kill ends the container as Kill describes. byRequest is false when the
+// containerizer itself kills the container (for a limitation): the
+// Termination then does not say Killed.
+func (p *Posix) kill(ctx context.Context, c *posixContainer, grace time.Duration, byRequest bool) error {
 	c.mu.Lock()
 	ended := c.ended()
-	if !ended {
+	if !ended && byRequest {
 		c.killed = true
 	}
 	c.mu.Unlock()
@@ -611,7 +678,7 @@ func (p *Posix) kill(ctx context.Context, c *posixContainer, grace time.Duration
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		procs, err := p.procs.scan()
+		procs, err := p.snapshot(c)
 		if err != nil {
 			return err
 		}
@@ -675,9 +742,31 @@ func (p *Posix) kill(ctx context.Context, c *posixContainer, grace time.Duration
 	}
 }
 
+// snapshot returns the processes among which the container's members are
+// found: the extension's list, or all of /proc.
+func (p *Posix) snapshot(c *posixContainer) (map[int]procStat, error) {
+	if c.ext != nil {
+		return c.ext.snapshot()
+	}
+	return p.procs.scan()
+}
+
 // signal sends sig to the container's process group (when it still has
-// members) and to every member outside it.
+// members) and to every member outside it. An extension sends SIGKILL to
+// all processes at once.
 func (p *Posix) signal(c *posixContainer, members []procStat, inGroup bool, sig unix.Signal) {
+	if sig == unix.SIGKILL && c.ext != nil {
+		for _, m := range members {
+			if m.pid == c.pid {
+				c.mu.Lock()
+				c.sentKill = true
+				c.mu.Unlock()
+			}
+		}
+		c.ext.killAll()
+		p.logger.Debug("killed container", "container", c.id, "processes", len(members))
+		return
+	}
 	if inGroup {
 		// The group cannot belong to anyone else: a pgid is not reused while
 		// the group has a member, and one was just seen.
@@ -703,9 +792,23 @@ func (p *Posix) signal(c *posixContainer, members []procStat, inGroup bool, sig 
 
 // members returns the container's live processes among procs: the wrapper,
 // the members of its session and process group, processes seen as members
-// before, and all their descendants. inGroup tells whether one of them is in
-// the wrapper's process group. It remembers the members it returns.
+// before, and all their descendants; with an extension, procs holds only the
+// container's processes and all of them are members. inGroup tells whether
+// one of them is in the wrapper's process group. It remembers the members it
+// returns.
 func (c *posixContainer) members(procs map[int]procStat) (members []procStat, inGroup bool) {
+	if c.ext != nil {
+		for _, s := range procs {
+			if s.dead() {
+				continue
+			}
+			members = append(members, s)
+			if s.pgrp == c.pid {
+				inGroup = true
+			}
+		}
+		return members, inGroup
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	set := make(map[int]procStat)
@@ -833,9 +936,18 @@ func (p *Posix) Usage(ctx context.Context, id string) (Usage, error) {
 	if err := ctx.Err(); err != nil {
 		return Usage{}, fmt.Errorf("posix: usage %s: %w", id, err)
 	}
-	procs, err := p.procs.scan()
+	u, err := p.usage(c)
 	if err != nil {
 		return Usage{}, fmt.Errorf("posix: usage %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// usage samples the container's members in /proc.
+func (p *Posix) usage(c *posixContainer) (Usage, error) {
+	procs, err := p.snapshot(c)
+	if err != nil {
+		return Usage{}, err
 	}
 	members, _ := c.members(procs)
 	u := Usage{Timestamp: time.Now()}
@@ -880,23 +992,36 @@ func (p *Posix) recoverOne(cp Checkpoint) error {
 		return fmt.Errorf("checkpoint kind %q, want %q", cp.Kind, PosixKind)
 	case cp.Version != posixCheckpointVersion:
 		return fmt.Errorf("checkpoint version %d, want %d", cp.Version, posixCheckpointVersion)
+	}
+	_, err := p.recoverContainer(cp, nil)
+	return err
+}
+
+// recoverContainer re-attaches to the container of a checkpoint whose Data is
+// posixData, with the extension newExt returns (when newExt is set). It
+// returns whether the container was new: an ID already known is skipped and
+// newExt is not called for it. newExt must not start anything that needs
+// undoing: when a concurrent Recover wins the race for the ID, its result is
+// dropped.
+func (p *Posix) recoverContainer(cp Checkpoint, newExt func() posixExt) (recovered bool, err error) {
+	switch {
 	case cp.ContainerID == "":
-		return errors.New("empty container ID")
+		return false, errors.New("empty container ID")
 	case cp.Pid <= 0:
-		return fmt.Errorf("invalid pid %d", cp.Pid)
+		return false, fmt.Errorf("invalid pid %d", cp.Pid)
 	}
 	var d posixData
 	if err := json.Unmarshal(cp.Data, &d); err != nil {
-		return fmt.Errorf("decode checkpoint data: %w", err)
+		return false, fmt.Errorf("decode checkpoint data: %w", err)
 	}
 	if d.RunDir == "" {
-		return errors.New("checkpoint without run dir")
+		return false, errors.New("checkpoint without run dir")
 	}
 	p.mu.Lock()
 	_, known := p.containers[cp.ContainerID]
 	p.mu.Unlock()
 	if known {
-		return nil
+		return false, nil
 	}
 
 	c := &posixContainer{
@@ -908,6 +1033,9 @@ func (p *Posix) recoverOne(cp Checkpoint) error {
 		data:          cp.Data,
 		done:          make(chan struct{}),
 	}
+	if newExt != nil {
+		c.ext = newExt()
+	}
 	alive, pidfd, why := p.probe(c, d.BootID)
 
 	p.mu.Lock()
@@ -916,7 +1044,7 @@ func (p *Posix) recoverOne(cp Checkpoint) error {
 		if pidfd != nil {
 			pidfd.Close()
 		}
-		return nil
+		return false, nil
 	}
 	p.containers[cp.ContainerID] = c
 	p.mu.Unlock()
@@ -924,11 +1052,11 @@ func (p *Posix) recoverOne(cp Checkpoint) error {
 	if !alive {
 		p.logger.Info("recovered container had ended", "container", c.id, "pid", c.pid, "reason", why)
 		p.finish(c, nil)
-		return nil
+		return true, nil
 	}
 	p.logger.Info("recovered running container", "container", c.id, "pid", c.pid, "pidfd", pidfd != nil)
 	go p.watch(c, pidfd)
-	return nil
+	return true, nil
 }
 
 // probe tells whether the checkpointed wrapper still runs. When it does and
@@ -1045,12 +1173,19 @@ func waitPidfd(f *os.File) error {
 // ends before the container's processes are gone, the container is kept and
 // the error returned.
 func (p *Posix) Destroy(ctx context.Context, id string) error {
-	c, err := p.lookup(id)
-	if err != nil {
+	if err := p.destroy(ctx, id); err != nil {
 		return fmt.Errorf("posix: destroy %s: %w", id, err)
 	}
-	if err := p.kill(ctx, c, 0); err != nil {
-		return fmt.Errorf("posix: destroy %s: %w", id, err)
+	return nil
+}
+
+func (p *Posix) destroy(ctx context.Context, id string) error {
+	c, err := p.lookup(id)
+	if err != nil {
+		return err
+	}
+	if err := p.kill(ctx, c, 0, true); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	mine := p.containers[id] == c
@@ -1059,7 +1194,7 @@ func (p *Posix) Destroy(ctx context.Context, id string) error {
 	}
 	p.mu.Unlock()
 	if !mine {
-		return fmt.Errorf("posix: destroy %s: %w", id, ErrUnknownContainer) // destroyed concurrently
+		return ErrUnknownContainer // destroyed concurrently
 	}
 	var errs []error
 	for _, name := range []string{exitStatusFile, exitStatusTmpFile} {
@@ -1075,7 +1210,7 @@ func (p *Posix) Destroy(ctx context.Context, id string) error {
 	}
 	p.logger.Info("container destroyed", "container", id)
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("posix: destroy %s: forgotten, but removing run dir files: %w", id, err)
+		return fmt.Errorf("forgotten, but removing run dir files: %w", err)
 	}
 	return nil
 }

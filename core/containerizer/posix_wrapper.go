@@ -26,9 +26,13 @@ const wrapperStateVar = "STRATA_WRAPPER_STATE"
 // pid is the checkpointed pid. The positional parameters are:
 //
 //	$1      absolute RunDir, where the exit code is written
-//	$2      "1": say "ready" on fd 3 (a socket) and wait for the go-ahead on
-//	        it before starting the command (the agent sets rlimits on the
-//	        wrapper meanwhile, so the command inherits them); "" otherwise
+//	$2      flags, each a letter: "p": the wrapper is init of a new PID and
+//	        mount namespace; it makes all mounts private and mounts a /proc
+//	        of the namespace (namespaces/pid). "g": say "ready" on fd 3 (a
+//	        socket) and wait for the go-ahead on it before starting the
+//	        command (the agent sets rlimits on the wrapper and moves it into
+//	        the container's cgroups meanwhile, so the command inherits them).
+//	        "p" is done before "g", so that a failed mount fails Launch.
 //	$3..$7  PWD, PPID, OPTIND, IFS and STRATA_WRAPPER_STATE as the command
 //	        must see them: "-" for absent, "=value" otherwise. The shell alters
 //	        the first four at start-up and the wrapper uses the last, so the
@@ -57,6 +61,11 @@ const wrapperStateVar = "STRATA_WRAPPER_STATE"
 //     handlers, and a signal caught there is dropped when the subshell resets
 //     its traps. Kill closes it by sending SIGTERM to the command once it has
 //     exec'd if it had not when the first SIGTERM was sent.
+//   - In a PID namespace ("p") the wrapper is the namespace's init, which
+//     the kernel shields from every signal it has no handler for: a
+//     SIGTERM that arrives before the traps are set is lost, and the
+//     command gets its SIGTERM from Kill's re-send once it has exec'd. When
+//     the wrapper exits, the kernel kills whatever is left in the namespace.
 //   - The code is written to exit_status.tmp and renamed, so a reader sees
 //     either no file or the complete code. "command -p" finds mv in the
 //     default PATH whatever PATH the task set.
@@ -64,7 +73,8 @@ const wrapperStateVar = "STRATA_WRAPPER_STATE"
 //     signal N.
 func wrapperScript() string {
 	var b strings.Builder
-	b.WriteString(`if [ -n "$2" ]; then echo ready >&3; read -r ` + wrapperStateVar + ` <&3 || exit 126; exec 3<&-; fi
+	b.WriteString(`case $2 in *p*) command -p mount --make-rprivate / && command -p mount -t proc proc /proc || exit 125 ;; esac
+case $2 in *g*) echo ready >&3; read -r ` + wrapperStateVar + ` <&3 || exit 126; exec 3<&- ;; esac
 ` + wrapperStateVar + `=
 `)
 	for _, sig := range []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGTERM} {
@@ -110,7 +120,55 @@ type wrapperPlan struct {
 	args   []string // argv of /bin/sh
 	env    []string
 	limits []rlimit
-	cred   *syscall.Credential
+	// cred is the container's user: RunDir, the sandbox and its logs are
+	// chowned to it. wrapperCred is what the wrapper runs as: cred, except
+	// in a PID namespace, where the wrapper stays root to mount /proc and
+	// setpriv switches to cred for the command.
+	cred, wrapperCred *syscall.Credential
+	// gate makes the wrapper wait on a socket before it starts the command.
+	gate bool
+	// pidNamespace starts the wrapper as init of new PID and mount namespaces.
+	pidNamespace bool
+}
+
+// flags returns the wrapper's $2.
+func (w *wrapperPlan) flags() string {
+	f := ""
+	if w.pidNamespace {
+		f += "p"
+	}
+	if w.gate {
+		f += "g"
+	}
+	return f
+}
+
+// sysProcAttr returns how the wrapper is started: in its own session, as
+// wrapperCred, and in new PID and mount namespaces when asked.
+func (w *wrapperPlan) sysProcAttr() *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Setsid: true, Credential: w.wrapperCred}
+	if w.pidNamespace {
+		a.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+	}
+	return a
+}
+
+// setprivArgv returns the prefix that runs a command as cred with setpriv(1)
+// at path.
+func setprivArgv(path string, cred *syscall.Credential) []string {
+	argv := []string{path,
+		"--reuid=" + strconv.FormatUint(uint64(cred.Uid), 10),
+		"--regid=" + strconv.FormatUint(uint64(cred.Gid), 10)}
+	if len(cred.Groups) == 0 {
+		argv = append(argv, "--clear-groups")
+	} else {
+		groups := make([]string, len(cred.Groups))
+		for i, g := range cred.Groups {
+			groups[i] = strconv.FormatUint(uint64(g), 10)
+		}
+		argv = append(argv, "--groups="+strings.Join(groups, ","))
+	}
+	return append(argv, "--")
 }
 
 // rlimit is one resolved resource limit.
@@ -177,14 +235,11 @@ func isDigits(s string) bool {
 	return true
 }
 
-// wrapperArgs returns the argv of /bin/sh that runs the wrapper.
-func wrapperArgs(script, runDir string, gate bool, fix [5]string, argv []string) []string {
-	gateArg := ""
-	if gate {
-		gateArg = "1"
-	}
+// wrapperArgs returns the argv of /bin/sh that runs the wrapper; flags is
+// its $2 (wrapperPlan.flags).
+func wrapperArgs(script, runDir, flags string, fix [5]string, argv []string) []string {
 	args := make([]string, 0, 11+len(argv))
-	args = append(args, wrapperShell, "-c", script, wrapperArgv0, runDir, gateArg)
+	args = append(args, wrapperShell, "-c", script, wrapperArgv0, runDir, flags)
 	args = append(args, fix[:]...)
 	return append(args, argv...)
 }

@@ -37,7 +37,12 @@ func addAgentFlags(fs *pflag.FlagSet, o *agentOptions) {
 	fs.StringVar(&o.attributes, "attributes", "", "attributes, e.g. 'rack:r1;zone:a'")
 	fs.StringVar(&o.defaultRole, "default_role", "*", "role of resources given without one")
 	fs.StringVar(&o.recover, "recover", "reconnect", "reconnect: re-attach to running tasks after a restart; cleanup: kill them")
-	fs.StringVar(&o.containerizers, "containerizers", "mesos", "containerizers in order of preference")
+	fs.StringVar(&o.containerizers, "containerizers", "mesos", "containerizers in order of preference: mesos, or docker,mesos to run container type DOCKER with the Docker engine")
+	fs.StringVar(&o.isolation, "isolation", "", "isolators, e.g. cgroups/cpu,cgroups/mem,disk/du or posix/cpu,posix/mem (default: cgroups/cpu,cgroups/mem where the host allows, posix/cpu,posix/mem otherwise)")
+	fs.BoolVar(&o.cgroupsEnableCFS, "cgroups_enable_cfs", false, "hard-limit each container's CPU to its cpus with a CFS quota (cgroups isolation)")
+	fs.StringVar(&o.dockerSocket, "docker_socket", "/var/run/docker.sock", "the Docker engine's unix socket (docker containerizer)")
+	fs.StringVar(&o.fetcherCacheDir, "fetcher_cache_dir", "", "where the fetcher caches URIs with cache=true (default: <work_dir>/fetch)")
+	fs.StringVar(&o.fetcherCacheSize, "fetcher_cache_size", "2GB", "size of the fetcher cache, in bytes or e.g. 512MB, 2GB")
 	durationFlag(fs, &o.gcDelay, "gc_delay", 7*24*time.Hour, "how long sandboxes of finished executors are kept")
 	durationFlag(fs, &o.executorRegistrationTimeout, "executor_registration_timeout", time.Minute, "how long a custom executor has to subscribe")
 }
@@ -106,11 +111,14 @@ func newAgentCmd() *cobra.Command {
 // place where roles are put together for a laptop.
 func newDevCmd() *cobra.Command {
 	var (
-		mo        masterOptions
-		workDir   string
-		agents    int
-		resources string
-		logLevel  string
+		mo           masterOptions
+		workDir      string
+		agents       int
+		resources    string
+		logLevel     string
+		marathonPort int
+		// The agents' containerizers and isolation.
+		containerizers, isolation, dockerSocket string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -142,8 +150,10 @@ func newDevCmd() *cobra.Command {
 				ao := agentOptions{
 					master: maddr, ip: mo.ip, hostname: mo.hostname, port: mo.port + 1 + i,
 					workDir:   filepath.Join(workDir, "agent-"+strconv.Itoa(i)),
-					resources: resources, recover: "reconnect", defaultRole: "*", containerizers: "mesos",
-					gcDelay: 24 * time.Hour, executorRegistrationTimeout: time.Minute,
+					resources: resources, recover: "reconnect", defaultRole: "*", containerizers: containerizers,
+					isolation: isolation, dockerSocket: dockerSocket, fetcherCacheSize: "2GB",
+					cgroupsHierarchy: "strata/dev-agent-" + strconv.Itoa(i),
+					gcDelay:          24 * time.Hour, executorRegistrationTimeout: time.Minute,
 					killTasksOnStop: true, flags: map[string]string{"work_dir": filepath.Join(workDir, "agent-"+strconv.Itoa(i))},
 				}
 				run, err := startAgent(ctx, ao, log.With("role", "agent", "agent", i))
@@ -152,8 +162,16 @@ func newDevCmd() *cobra.Command {
 				}
 				runs = append(runs, run)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "strata dev: master http://%s  agents %d (ports %d-%d)  work dir %s\n",
-				maddr, agents, mo.port+1, mo.port+agents, workDir)
+			mopts := devMarathonOptions(maddr, mo.ip, workDir)
+			mopts.httpPort = marathonPort
+			mopts.hostname = mo.hostname
+			marathonAddr, runMarathon, err := startMarathon(ctx, mopts, log.With("role", "marathon"))
+			if err != nil {
+				return fmt.Errorf("marathon: %w", err)
+			}
+			runs = append(runs, runMarathon)
+			fmt.Fprintf(cmd.OutOrStdout(), "strata dev: master http://%s  agents %d (ports %d-%d)  marathon http://%s  work dir %s\n",
+				maddr, agents, mo.port+1, mo.port+agents, marathonAddr, workDir)
 			errc := make(chan error, len(runs))
 			for _, run := range runs {
 				go func() { errc <- run() }()
@@ -173,7 +191,11 @@ func newDevCmd() *cobra.Command {
 	fs.IntVar(&mo.port, "port", 5050, "master port; agents use the following ports")
 	fs.StringVar(&workDir, "work_dir", "", "state of every role (default: <state dir>/dev); reused on restart")
 	fs.IntVar(&agents, "agents", 1, "number of agents")
+	fs.IntVar(&marathonPort, "marathon_port", 8080, "Marathon's HTTP port")
 	fs.StringVar(&resources, "resources", "", "resources of each agent (default: what the machine has)")
+	fs.StringVar(&containerizers, "containerizers", "mesos", "the agents' containerizers: mesos, or docker,mesos to run container type DOCKER with the Docker engine")
+	fs.StringVar(&isolation, "isolation", "", "the agents' isolators (default: cgroups/cpu,cgroups/mem where the host allows, posix/cpu,posix/mem otherwise)")
+	fs.StringVar(&dockerSocket, "docker_socket", "/var/run/docker.sock", "the Docker engine's unix socket (docker containerizer)")
 	fs.StringVar(&logLevel, "log_level", "info", "debug, info, warn or error")
 	durationFlag(fs, &mo.offerTimeout, "offer_timeout", 0, "rescind offers held longer than this (0: never)")
 	durationFlag(fs, &mo.agentPingTimeout, "agent_ping_timeout", 15*time.Second, "interval between agent pings")

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,10 +56,11 @@ type devProc struct {
 	out *bytes.Buffer
 }
 
-func startDev(t *testing.T, bin string, port int, workDir string, extraEnv ...string) *devProc {
+func startDev(t *testing.T, bin string, port, marathonPort int, workDir string, extraEnv ...string) *devProc {
 	t.Helper()
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "dev", "--port", strconv.Itoa(port), "--agents", "2", "--resources", "cpus:2;mem:2048;disk:1000;ports:[31000-31100]")
+	cmd := exec.Command(bin, "dev", "--port", strconv.Itoa(port), "--agents", "2", "--resources", "cpus:2;mem:2048;disk:1000;ports:[31000-31100]",
+		"--marathon_port", strconv.Itoa(marathonPort))
 	cmd.Env = append(append(os.Environ(), "STRATA_WORK_DIR="+workDir), extraEnv...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -112,7 +115,8 @@ func TestDevAndTools(t *testing.T) {
 	port := freePort(t)
 	work := t.TempDir()
 	master := "127.0.0.1:" + strconv.Itoa(port)
-	dev := startDev(t, bin, port, work)
+	mport := freePort(t)
+	dev := startDev(t, bin, port, mport, work)
 	waitAgents := func() map[string]bool {
 		ids := map[string]bool{}
 		testenv.Eventually(t, 30*time.Second, func() error {
@@ -157,13 +161,43 @@ func TestDevAndTools(t *testing.T) {
 	if out := runCLI(t, bin, "tail", "-n", "1", "long", "--master", master); !strings.Contains(out, "started") {
 		t.Errorf("strata tail: %q", out)
 	}
-	if out := runCLI(t, bin, "state", "frameworks.0.name", "--master", master); strings.TrimSpace(out) != `"cli-test"` {
-		t.Errorf("strata state frameworks.0.name: %q", out)
+	if out := runCLI(t, bin, "state", "activated_slaves", "--master", master); strings.TrimSpace(out) != "2" {
+		t.Errorf("strata state activated_slaves: %q", out)
+	}
+	if out := runCLI(t, bin, "state", "frameworks", "--master", master); !strings.Contains(out, `"cli-test"`) || !strings.Contains(out, `"marathon"`) {
+		t.Errorf("strata state frameworks should list cli-test and marathon:\n%s", out)
 	}
 	// An unknown task names the way out.
 	if out, err := exec.Command(bin, "cat", "nope", "--master", master).CombinedOutput(); err == nil || !strings.Contains(string(out), "strata ps") {
 		t.Errorf("strata cat nope: %v %s", err, out)
 	}
+
+	// Marathon runs inside strata dev: an app POSTed as Marathon JSON runs.
+	marathon := "http://127.0.0.1:" + strconv.Itoa(mport)
+	resp, err := http.Post(marathon+"/v2/apps", "application/json",
+		strings.NewReader(`{"id":"/dev/hello","cmd":"echo hi; sleep 1000","cpus":0.1,"mem":32,"instances":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /v2/apps: %d %s", resp.StatusCode, body)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		var app struct {
+			App struct {
+				TasksRunning int `json:"tasksRunning"`
+			} `json:"app"`
+		}
+		if err := testenv.GetJSON(marathon+"/v2/apps/dev/hello", &app); err != nil {
+			return err
+		}
+		if app.App.TasksRunning != 2 {
+			return fmt.Errorf("tasksRunning %d", app.App.TasksRunning)
+		}
+		return nil
+	})
 
 	// Ctrl-C stops everything and kills the tasks.
 	dev.stop(t)
@@ -171,7 +205,7 @@ func TestDevAndTools(t *testing.T) {
 		t.Errorf("task process %d survived Ctrl-C of strata dev", pid)
 	}
 	// Starting again reuses the state: the same agent IDs come back.
-	startDev(t, bin, port, work)
+	startDev(t, bin, port, mport, work)
 	again := waitAgents()
 	for id := range agents {
 		if !again[id] {

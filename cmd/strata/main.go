@@ -34,7 +34,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd())
+	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newMarathonCmd())
 	root.AddCommand(newStateCmd(), newPsCmd(), newCatCmd(), newTailCmd(), newBenchCmd())
 	return root
 }

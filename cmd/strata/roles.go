@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/strata-sched/strata/core/agent"
 	"github.com/strata-sched/strata/core/containerizer"
+	"github.com/strata-sched/strata/core/fetcher"
 	"github.com/strata-sched/strata/core/mesos"
 	"github.com/strata-sched/strata/core/store"
 )
@@ -41,11 +44,20 @@ type masterOptions struct {
 // agentOptions are an agent's flags.
 type agentOptions struct {
 	master, ip, hostname, workDir, resources, attributes, recover, defaultRole, logLevel string
-	containerizers                                                                       string
 	port                                                                                 int
 	gcDelay, executorRegistrationTimeout                                                 time.Duration
 	killTasksOnStop                                                                      bool
 	flags                                                                                map[string]string
+
+	// Containerizers and isolation.
+	containerizers, isolation, dockerSocket string
+	cgroupsEnableCFS                        bool
+	// cgroupsHierarchy is the agent's own cgroup under each hierarchy
+	// ("" = the containerizer's default); agents sharing a host (strata
+	// dev) need one each.
+	cgroupsHierarchy string
+	// Fetcher cache: dir ("" = <work_dir>/fetch) and size ("2GB").
+	fetcherCacheDir, fetcherCacheSize string
 }
 
 // listen opens a TCP listener and names the flag to change on failure.
@@ -123,7 +135,7 @@ func startMaster(ctx context.Context, o masterOptions, log *slog.Logger, lv *slo
 // startAgent builds an agent and starts serving; run blocks until ctx ends.
 func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (run func() error, err error) {
 	if o.master == "" {
-		return nil, errors.New("--master is required (host:port of the master, e.g. --master 127.0.0.1:5050)")
+		return nil, errors.New("--master is required (host:port of the master, e.g. --master 127.0.0.1:5050, or zk://host:2181/path to follow the leader)")
 	}
 	if err := os.MkdirAll(o.workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("--work_dir %s: %w", o.workDir, err)
@@ -137,36 +149,52 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (run func
 	if err != nil {
 		return nil, fmt.Errorf("--attributes: %w", err)
 	}
-	for _, c := range strings.Split(o.containerizers, ",") {
-		switch strings.TrimSpace(c) {
-		case "mesos", "":
-		default:
-			return nil, fmt.Errorf("--containerizers: %q is not available in this build; valid: mesos", c)
-		}
-	}
 	if o.recover != "reconnect" && o.recover != "cleanup" {
 		return nil, fmt.Errorf("--recover: %q; expected reconnect or cleanup", o.recover)
+	}
+	fetchCfg, err := fetcherConfig(o, log)
+	if err != nil {
+		return nil, err
+	}
+	fetch, err := fetcher.New(fetchCfg)
+	if err != nil {
+		return nil, fmt.Errorf("--fetcher_cache_dir: %w", err)
+	}
+	cz, closeCz, err := buildContainerizer(o, log)
+	if err != nil {
+		return nil, err
 	}
 	hostname := o.hostname
 	if hostname == "" {
 		hostname = o.ip
 	}
+	var detect func(context.Context) (string, error)
+	if strings.HasPrefix(o.master, "zk://") {
+		if _, err := store.ParseZKURL(o.master); err != nil {
+			return nil, fmt.Errorf("--master: %w", err)
+		}
+		detect = func(ctx context.Context) (string, error) { return resolveMaster(ctx, o.master) }
+	}
 	a, err := agent.New(agent.Config{
-		Master: o.master, WorkDir: o.workDir, Hostname: hostname, IP: o.ip, Port: o.port,
+		Master: o.master, DetectMaster: detect, WorkDir: o.workDir, Hostname: hostname, IP: o.ip, Port: o.port,
 		Resources: res, Attributes: attrs, Recover: o.recover, GCDelay: o.gcDelay,
 		ExecutorRegistrationTimeout: o.executorRegistrationTimeout,
-		Containerizer:               containerizer.NewPosix(log), Logger: log, Version: version, Flags: o.flags,
+		Containerizer:               cz, Fetcher: fetch, Logger: log, Version: version, Flags: o.flags,
 		KillTasksOnStop: o.killTasksOnStop,
 	})
 	if err != nil {
+		closeCz()
 		return nil, err
 	}
 	ln, err := listen(o.ip, o.port, "--port")
 	if err != nil {
+		closeCz()
 		return nil, err
 	}
-	log.Info("agent listening", "addr", ln.Addr().String(), "work_dir", o.workDir, "resources", res.String())
+	log.Info("agent listening", "addr", ln.Addr().String(), "work_dir", o.workDir, "resources", res.String(),
+		"containerizers", o.flags["containerizers"], "isolation", o.flags["isolation"])
 	return func() error {
+		defer closeCz()
 		errc := make(chan error, 2)
 		go func() { errc <- a.Run(ctx) }()
 		go func() { errc <- serve(ctx, ln, a.Handler(), log) }()
@@ -174,6 +202,153 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (run func
 		<-errc
 		return err
 	}, nil
+}
+
+// buildContainerizer builds what --containerizers asks for, in order of
+// preference ("docker,mesos": a DOCKER container goes to docker, anything
+// else to mesos), and records the effective containerizers and isolation
+// in o.flags (the agent's /flags and /state report them). "mesos" is the
+// cgroups containerizer when the isolation has cgroups isolators, else the
+// posix one; without --isolation the isolation is cgroups/cpu,cgroups/mem
+// where the host lets the agent create cgroups and posix/cpu,posix/mem
+// otherwise. closeFn releases the docker containerizer's goroutines.
+func buildContainerizer(o agentOptions, log *slog.Logger) (cz containerizer.Containerizer, closeFn func(), err error) {
+	var names []string
+	for _, n := range strings.Split(o.containerizers, ",") {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "":
+		case n != "mesos" && n != "docker":
+			return nil, nil, fmt.Errorf("--containerizers: unknown containerizer %q; valid: mesos, docker (e.g. --containerizers=docker,mesos)", n)
+		case slices.Contains(names, n):
+			return nil, nil, fmt.Errorf("--containerizers: %q is listed twice", n)
+		default:
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil, errors.New("--containerizers: empty; valid: mesos, docker (e.g. --containerizers=docker,mesos)")
+	}
+	isolation, explicit, err := agentIsolation(o.isolation)
+	if err != nil {
+		return nil, nil, err
+	}
+	var cs []containerizer.Containerizer
+	var docker *containerizer.Docker
+	closeFn = func() {
+		if docker != nil {
+			_ = docker.Close()
+		}
+	}
+	for _, n := range names {
+		switch n {
+		case "mesos":
+			var c containerizer.Containerizer
+			if c, isolation, err = mesosContainerizer(o, isolation, explicit, log); err != nil {
+				closeFn()
+				return nil, nil, err
+			}
+			cs = append(cs, c)
+		case "docker":
+			cfg := containerizer.DefaultDockerConfig()
+			cfg.Socket = o.dockerSocket
+			// Orphan cleanup only touches this agent's containers.
+			cfg.Owner = o.workDir
+			if docker, err = containerizer.NewDocker(cfg, log); err != nil {
+				return nil, nil, fmt.Errorf("--containerizers=%s: the docker containerizer cannot reach the engine at --docker_socket %s: %w",
+					o.containerizers, o.dockerSocket, err)
+			}
+			cs = append(cs, docker)
+		}
+	}
+	if o.flags != nil {
+		o.flags["containerizers"] = strings.Join(names, ",")
+		o.flags["isolation"] = strings.Join(isolation, ",")
+	}
+	if len(cs) == 1 {
+		return cs[0], closeFn, nil
+	}
+	return containerizer.NewComposite(cs...), closeFn, nil
+}
+
+// agentIsolation parses --isolation; an empty one is the host's default
+// (explicit false).
+func agentIsolation(flag string) (isolation []string, explicit bool, err error) {
+	isolation, err = containerizer.ParseIsolation(flag)
+	if err != nil {
+		return nil, false, fmt.Errorf("--isolation: %w", err)
+	}
+	if len(isolation) > 0 {
+		return isolation, true, nil
+	}
+	info, err := containerizer.DetectCgroups(containerizer.DefaultCgroupsRoot)
+	if err != nil {
+		return containerizer.DefaultIsolation(containerizer.CgroupsInfo{}), false, nil
+	}
+	return containerizer.DefaultIsolation(info), false, nil
+}
+
+// mesosContainerizer is the "mesos" containerizer for isolation: cgroups
+// when it needs cgroups, else posix. A default cgroups isolation that the
+// host refuses after all falls back to posix; an explicit one is an error.
+func mesosContainerizer(o agentOptions, isolation []string, explicit bool, log *slog.Logger) (containerizer.Containerizer, []string, error) {
+	if !containerizer.IsolationNeedsCgroups(isolation) {
+		return containerizer.NewPosix(log), isolation, nil
+	}
+	cg, err := containerizer.NewCgroups(containerizer.CgroupsConfig{
+		Hierarchy:        o.cgroupsHierarchy,
+		Isolation:        isolation,
+		EnableCFS:        o.cgroupsEnableCFS,
+		EnforceDiskQuota: slices.Contains(isolation, containerizer.IsolatorDiskDu),
+	}, log)
+	if err == nil {
+		return cg, isolation, nil
+	}
+	if explicit {
+		return nil, nil, fmt.Errorf("--isolation=%s: %w", strings.Join(isolation, ","), err)
+	}
+	log.Warn("cgroups isolation unavailable; using posix isolation", "err", err)
+	posix := containerizer.DefaultIsolation(containerizer.CgroupsInfo{})
+	return containerizer.NewPosix(log), posix, nil
+}
+
+// fetcherConfig is the fetcher's configuration from the agent's flags.
+func fetcherConfig(o agentOptions, log *slog.Logger) (fetcher.Config, error) {
+	size, err := parseBytes(o.fetcherCacheSize)
+	if err != nil {
+		return fetcher.Config{}, fmt.Errorf("--fetcher_cache_size: %w", err)
+	}
+	dir := o.fetcherCacheDir
+	if dir == "" {
+		dir = filepath.Join(o.workDir, "fetch")
+	}
+	if o.flags != nil {
+		o.flags["fetcher_cache_dir"] = dir
+	}
+	return fetcher.Config{CacheDir: dir, CacheSizeBytes: size, Logger: log}, nil
+}
+
+// parseBytes parses a size as Mesos' Bytes flags do: a number of bytes, or
+// a number with B, KB, MB, GB or TB (powers of 1024; "2GB", "512MB",
+// "1.5GB").
+func parseBytes(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}}
+	mult := 1.0
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = strings.TrimSpace(num), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v <= 0 || math.IsInf(v, 0) || v*mult > math.MaxInt64 {
+		return 0, fmt.Errorf("invalid size %q: expected bytes or e.g. 512MB, 2GB", s)
+	}
+	return int64(v * mult), nil
 }
 
 // withMachineDefaults fills cpus, mem, disk and ports the user did not give

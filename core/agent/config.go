@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/strata-sched/strata/core/containerizer"
+	"github.com/strata-sched/strata/core/fetcher"
 	"github.com/strata-sched/strata/core/mesos"
 )
 
@@ -28,6 +30,10 @@ const (
 type Config struct {
 	// Master is host:port of a master (any master: a non-leader redirects).
 	Master string
+	// DetectMaster, when set, finds the leading master before every
+	// (re-)registration (the caller resolves --master zk://...); Master is
+	// then only used in logs.
+	DetectMaster func(ctx context.Context) (string, error)
 	// WorkDir holds sandboxes (<WorkDir>/slaves) and checkpoints (<WorkDir>/meta).
 	WorkDir string
 	// Hostname advertised to the master (default: os.Hostname).
@@ -59,8 +65,13 @@ type Config struct {
 	// RegistrationBackoffFactor: the first (re-)registration attempt waits a
 	// random time in [0, factor], doubling per failure, capped at 1 min (1 s).
 	RegistrationBackoffFactor time.Duration
-	// Containerizer runs the containers (required).
+	// Containerizer runs the containers (required): posix, cgroups, or a
+	// containerizer.Composite of docker and one of those.
 	Containerizer containerizer.Containerizer
+	// Fetcher fetches CommandInfo.uris into a sandbox before the launch of
+	// a command task, a task of a group or a custom executor (default: a
+	// fetcher without a cache).
+	Fetcher *fetcher.Fetcher
 	// Logger (default: slog.Default()).
 	Logger *slog.Logger
 	// Version reported to the master and by /version.
@@ -92,11 +103,13 @@ func (c Config) withDefaults() (Config, error) {
 	bad := func(format string, args ...any) (Config, error) {
 		return Config{}, fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
 	}
-	if c.Master == "" {
+	if c.Master == "" && c.DetectMaster == nil {
 		return bad("master (host:port) is required")
 	}
-	if _, _, err := net.SplitHostPort(c.Master); err != nil {
-		return bad("master %q is not host:port: %v", c.Master, err)
+	if c.DetectMaster == nil {
+		if _, _, err := net.SplitHostPort(c.Master); err != nil {
+			return bad("master %q is not host:port: %v", c.Master, err)
+		}
 	}
 	if c.WorkDir == "" {
 		return bad("work_dir is required")
@@ -111,6 +124,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Fetcher == nil {
+		f, err := fetcher.New(fetcher.Config{Logger: c.Logger})
+		if err != nil {
+			return bad("fetcher: %v", err)
+		}
+		c.Fetcher = f
 	}
 	if c.Hostname == "" {
 		h, err := os.Hostname()

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,7 +79,7 @@ func (c *masterConn) drain(timeout time.Duration) {
 // refuses the agent.
 func (a *Agent) runMaster(ctx context.Context) error {
 	bo := regBackoff{factor: a.cfg.RegistrationBackoffFactor}
-	host := a.cfg.Master
+	host := a.masterAddr(ctx)
 	redirects := 0
 	for {
 		if redirects == 0 {
@@ -110,9 +111,9 @@ func (a *Agent) runMaster(ctx context.Context) error {
 		redirects = 0
 		if registered {
 			bo.reset()
-		} else {
-			host = a.cfg.Master
 		}
+		// Ask again who leads: the master we talked to may be gone.
+		host = a.masterAddr(ctx)
 		a.log.Warn("master connection ended; re-registering", "master", host, "err", err)
 	}
 }
@@ -240,7 +241,16 @@ func redirectHost(loc string) (string, error) {
 	return u.Host, nil
 }
 
-// sendCalls POSTs queued calls in order until ctx ends.
+// maxParallelUpdates bounds the STATUS_UPDATE calls in flight at once.
+const maxParallelUpdates = 8
+
+// sendCalls POSTs queued calls until ctx ends. Calls go out in order,
+// except that a run of consecutive STATUS_UPDATE calls is posted
+// concurrently: they belong to different tasks (a stream has one update in
+// flight, and the next is queued only after the master acknowledged it),
+// so their relative order does not matter, and with one call at a time a
+// burst of launches waited for thousands of round trips in a row. Every
+// other call waits for the calls before it and is waited for.
 func (a *Agent) sendCalls(ctx context.Context, conn *masterConn) {
 	for {
 		calls, ok := conn.calls.popAll(ctx)
@@ -248,15 +258,44 @@ func (a *Agent) sendCalls(ctx context.Context, conn *masterConn) {
 			return
 		}
 		conn.sending.Add(1)
-		for _, call := range calls {
-			if err := a.postCall(ctx, conn, call); err != nil {
-				if ctx.Err() == nil {
-					a.log.Warn("call to master failed", "call", call.Type, "err", err)
-				}
+		for i := 0; i < len(calls); {
+			j := i + 1
+			for calls[i].Type == mesos.AgentCallStatusUpdate && j < len(calls) && calls[j].Type == mesos.AgentCallStatusUpdate {
+				j++
 			}
+			a.postCalls(ctx, conn, calls[i:j])
+			i = j
 		}
 		conn.sending.Add(-1)
 	}
+}
+
+// postCalls posts calls with up to maxParallelUpdates in flight and
+// returns when all are done.
+func (a *Agent) postCalls(ctx context.Context, conn *masterConn, calls []mesos.AgentCall) {
+	post := func(call mesos.AgentCall) {
+		if err := a.postCall(ctx, conn, call); err != nil && ctx.Err() == nil {
+			a.log.Warn("call to master failed", "call", call.Type, "err", err)
+		}
+	}
+	if len(calls) == 1 {
+		post(calls[0])
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(calls), maxParallelUpdates) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(calls) {
+					return
+				}
+				post(calls[i])
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // errUnknownStream: the master answered 403 (the stream is not its current
@@ -397,4 +436,24 @@ func (a *Agent) checkpointAgent() error {
 		return fmt.Errorf("agent dir: %w", err)
 	}
 	return setLatest(a.paths.sandboxRoot(), a.id)
+}
+
+// masterAddr returns the master to register with: the leader found by
+// Config.DetectMaster (zk://), else Config.Master.
+func (a *Agent) masterAddr(ctx context.Context) string {
+	if a.cfg.DetectMaster == nil {
+		return a.cfg.Master
+	}
+	for {
+		addr, err := a.cfg.DetectMaster(ctx)
+		if err == nil && addr != "" {
+			return addr
+		}
+		a.log.Warn("no leading master found; retrying", "master", a.cfg.Master, "err", err)
+		select {
+		case <-ctx.Done():
+			return a.cfg.Master
+		case <-time.After(time.Second):
+		}
+	}
 }

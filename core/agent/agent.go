@@ -38,6 +38,12 @@ type Agent struct {
 	running   atomic.Bool
 	recovered chan struct{} // closed when recovery is done
 	wg        sync.WaitGroup
+	// journal writes checkpoint records and syncs them in groups; its
+	// callbacks run under mu.
+	journal *journal
+	// prepareSlots and launchSlots bound the launches in progress in each
+	// stage (maxParallelLaunches).
+	prepareSlots, launchSlots chan struct{}
 
 	mu                  sync.Mutex
 	ctx                 context.Context // Run's internal context, for goroutines it starts
@@ -79,22 +85,25 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		cfg:        cfg,
-		log:        cfg.Logger.With("component", "agent"),
-		cz:         cfg.Containerizer,
-		paths:      layout{workDir: cfg.WorkDir},
-		startTime:  time.Now(),
-		isRoot:     os.Geteuid() == 0,
-		endpoint:   net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port)),
-		recovered:  make(chan struct{}),
-		total:      cfg.Resources.Clone(),
-		frameworks: map[string]*framework{},
-		tasks:      map[taskKey]*task{},
-		orphans:    map[taskKey]*orphan{},
-		gc:         newGCQueue(),
-		client:     &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirects, Transport: masterTransport()},
-		stream:     &http.Client{CheckRedirect: noRedirects, Transport: masterTransport()},
+		cfg:          cfg,
+		log:          cfg.Logger.With("component", "agent"),
+		cz:           cfg.Containerizer,
+		paths:        layout{workDir: cfg.WorkDir},
+		startTime:    time.Now(),
+		isRoot:       os.Geteuid() == 0,
+		endpoint:     net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port)),
+		recovered:    make(chan struct{}),
+		total:        cfg.Resources.Clone(),
+		frameworks:   map[string]*framework{},
+		tasks:        map[taskKey]*task{},
+		orphans:      map[taskKey]*orphan{},
+		gc:           newGCQueue(),
+		prepareSlots: make(chan struct{}, maxParallelLaunches),
+		launchSlots:  make(chan struct{}, maxParallelLaunches),
+		client:       &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirects, Transport: masterTransport()},
+		stream:       &http.Client{CheckRedirect: noRedirects, Transport: masterTransport()},
 	}
+	a.journal = newJournal(func() error { return syncFilesystem(cfg.WorkDir) }, &a.mu, a.log)
 	if u, err := user.Current(); err == nil {
 		a.agentUser = u.Username
 	}
@@ -138,6 +147,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.ctx = inner
 	a.mu.Unlock()
+	a.journal.start(inner, a.goFn)
 
 	start := time.Now()
 	if err := a.recover(inner); err != nil {
@@ -291,7 +301,13 @@ func (a *Agent) killAllForStop() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// Give the sender a moment to deliver the terminal updates.
+	// The terminal updates are forwarded once durable; then give the
+	// sender a moment to deliver them.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.journal.barrier(ctx); err != nil {
+		a.log.Warn("checkpointing the terminal updates failed", "err", err)
+	}
 	a.mu.Lock()
 	conn := a.conn
 	a.mu.Unlock()
@@ -309,5 +325,8 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 func masterTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = 30 * time.Second
+	// Status updates are posted in parallel (sendCalls): keep their
+	// connections instead of opening new ones for every burst.
+	t.MaxIdleConnsPerHost = 2 * maxParallelUpdates
 	return t
 }

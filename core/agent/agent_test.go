@@ -179,15 +179,6 @@ func TestCommandTaskFailureArgvEnvAndKill(t *testing.T) {
 	waitUntil(t, "three completed", func() bool { return ta.knowsCompleted("fw1", "three") })
 	fm.send(killTaskEvent("fw1", "three", 0))
 
-	// Docker tasks are refused.
-	dockerTask := shellTask("docker", "true")
-	dockerTask.Container = &mesos.ContainerInfo{Type: "DOCKER", Docker: &mesos.DockerInfo{Image: "busybox"}}
-	fm.send(runTaskEvent(fw, dockerTask))
-	df := fm.waitState("docker", mesos.TaskFailed)
-	if df.Status.Reason != mesos.ReasonContainerLaunchFailed || !strings.Contains(df.Status.Message, "--containerizers=docker,mesos") {
-		t.Fatalf("docker task = %+v", df.Status)
-	}
-
 	// A user that does not exist (only meaningful when the agent runs as root).
 	if os.Geteuid() == 0 {
 		u := "no-such-user-xyz"

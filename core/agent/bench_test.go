@@ -80,3 +80,42 @@ func BenchmarkLaunch200(b *testing.B) {
 		ta.stop()
 	}
 }
+
+// BenchmarkLaunch1000NoProcesses launches 1,000 command tasks through the
+// fake master with a containerizer that starts no process: the agent's own
+// cost per launch (checkpoint files, group syncs, status updates and their
+// acknowledgements), without the process creation a real containerizer adds.
+func BenchmarkLaunch1000NoProcesses(b *testing.B) {
+	const n = 1000
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		fm := newFakeMaster(b)
+		fm.latest = map[string]mesos.TaskState{}
+		ta := startAgent(b, fm, b.TempDir(), func(c *Config) { c.Containerizer = newFakeContainerizer() })
+		ta.waitRegistered()
+		fw := testFramework(fmt.Sprintf("bench-%d", i))
+		tasks := make([]mesos.AgentEvent, n)
+		for j := range tasks {
+			tasks[j] = runTaskEvent(fw, shellTask(fmt.Sprintf("sleep-%d", j), "sleep 600"))
+		}
+		b.StartTimer()
+		start := time.Now()
+		for _, ev := range tasks {
+			fm.send(ev)
+		}
+		fm.waitFor("all RUNNING", 5*time.Minute, func() bool {
+			running := 0
+			for _, s := range fm.latest {
+				if s == mesos.TaskRunning {
+					running++
+				}
+			}
+			return running == n
+		})
+		elapsed := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(elapsed.Seconds(), "s-to-all-running")
+		b.ReportMetric(n/elapsed.Seconds(), "tasks/s")
+		ta.stop()
+	}
+}

@@ -15,19 +15,42 @@ import (
 
 // writeFileAtomic writes data to path through a temporary file in the same
 // directory: write, fsync, rename, fsync the directory. Readers see the old
-// or the new content, never a torn one.
+// or the new content, never a torn one. It is for rare checkpoints; the
+// launch path stages its files and waits at one journal barrier instead.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := writeFile(path, data, true); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// stageFile writes data to path atomically (temporary file and rename)
+// without fsync: it is durable after the next journal sync (barrier).
+func stageFile(path string, data []byte) error { return writeFile(path, data, false) }
+
+// stageJSON stages v as JSON.
+func stageJSON(path string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
+	return stageFile(path, data)
+}
+
+func writeFile(path string, data []byte, fsync bool) error {
+	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if isNotExist(err) {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			f, err = os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && fsync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -40,7 +63,7 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 func syncDir(dir string) error {
@@ -76,11 +99,18 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// setLatest points dir/latest at target (a sibling name) atomically.
+// setLatest points dir/latest at target (a sibling name) atomically and
+// durably.
 func setLatest(dir, target string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("latest symlink in %s: %w", dir, err)
+	if err := stageLatest(dir, target); err != nil {
+		return err
 	}
+	return syncDir(dir)
+}
+
+// stageLatest points dir/latest at target atomically; it is durable after
+// the next journal sync. dir must exist.
+func stageLatest(dir, target string) error {
 	tmp := filepath.Join(dir, ".latest.tmp"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := os.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("latest symlink in %s: %w", dir, err)
@@ -89,7 +119,7 @@ func setLatest(dir, target string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("latest symlink in %s: %w", dir, err)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // readLatest returns the target of dir/latest, or "" if there is none.
@@ -120,33 +150,15 @@ func listDirs(dir string) ([]string, error) {
 	return out, nil
 }
 
-// appendRecord appends one JSON line to path and fsyncs it. Status update
-// logs are append-only; a torn last line (a crash mid-append) is skipped by
+// recordLine encodes one record of an append-only log (task.updates) as a
+// JSON line. A torn last line (a crash mid-append) is skipped by
 // readRecords, as Mesos skips a truncated last record.
-func appendRecord(path string, v any) error {
+func recordLine(v any) ([]byte, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("append %s: %w", path, err)
+		return nil, fmt.Errorf("encode record: %w", err)
 	}
-	data = append(data, '\n')
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("append %s: %w", path, err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("append %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("append %s: %w", path, err)
-	}
-	return nil
+	return append(data, '\n'), nil
 }
 
 // readRecords decodes the JSON lines of path into values made by newRec,

@@ -62,7 +62,38 @@
 // Only the front is in flight; it is resent 10 s later, doubling up to
 // 10 min, until the master forwards the scheduler's ACKNOWLEDGE with its
 // uuid; then the next update goes out. After every (re-)registration each
-// stream's front is sent at once.
+// stream's front is sent at once. STATUS_UPDATE calls are posted
+// concurrently (they are fronts of different streams); any other call waits
+// for the calls before it.
+//
+// # Checkpoints and group commit (journal)
+//
+// An update is durable before it is forwarded, and a task is checkpointed
+// before it is launched, but nothing waits for the disk under the agent's
+// lock: update and acknowledgement records are handed to the journal,
+// which writes what has queued, makes it durable with one syncfs(2) of the
+// work dir's filesystem, and then releases the updates to be forwarded
+// (updateStream.markDurable). Launches stage their files (executor.info,
+// task.info, latest symlinks: written and renamed, no fsync) and wait at a
+// journal barrier, so concurrent launches share one sync. At most
+// maxParallelLaunches launches are set up at once; a fetch does not hold
+// a slot.
+//
+// # Launching a task
+//
+// A command task or a task of a group: checkpoint (above), fetch its
+// CommandInfo.uris into the sandbox (core/fetcher; the log goes to the
+// sandbox's stderr; a failure is TASK_FAILED with
+// REASON_CONTAINER_PREPARATION_FAILED), launch the container (a DOCKER
+// ContainerInfo becomes containerizer.Spec.Docker; a containerizer that
+// cannot run it fails the task with REASON_CONTAINER_LAUNCH_FAILED and how
+// to enable docker), report TASK_STARTING and TASK_RUNNING, and start its
+// health check and general check (health.go; core/healthcheck probes, the
+// agent reports TASK_RUNNING updates and kills a task whose health check
+// fails). A container ended by a resource limitation fails its task with
+// REASON_CONTAINER_LIMITATION_MEMORY or _DISK and the exceeded resource.
+// A custom executor's URIs are fetched into its sandbox the same way; it
+// runs its tasks' checks itself.
 //
 // # Protocol with the master (mesos/agentapi.go)
 //
@@ -78,5 +109,14 @@
 // transitions, backoff, GC queue) is synchronous and takes time as an
 // argument. Goroutines live only at the edges, all owned by Run: one for the
 // master connection (plus its call sender), one per container waiting for
-// its end, short-lived ones for kills, and the retry and GC loops.
+// its end, short-lived ones for kills, one per running check, the journal,
+// and the retry and GC loops.
+//
+// # HTTP
+//
+// The executor API (POST /api/v1/executor), the operator API (POST
+// /api/v1: GET_HEALTH, GET_FLAGS, GET_VERSION, GET_METRICS, GET_STATE,
+// GET_TASKS, GET_EXECUTORS, GET_FRAMEWORKS, GET_CONTAINERS, GET_AGENT;
+// JSON only), /state, /flags, /monitor/statistics (usage and limits),
+// /files/*, /metrics/snapshot and /metrics.
 package agent

@@ -30,7 +30,8 @@ func (a *Agent) runOnCustomExecutor(fw *framework, ti mesos.TaskInfo) {
 		}
 		t, err := a.addTask(ex, ti)
 		if err == nil {
-			if err = checkpointTask(t); err != nil {
+			// Durable at once: a subscribed executor gets the task now.
+			if err = writeJSONAtomic(filepath.Join(t.metaDir, fileTaskInfo), t.info); err != nil {
 				delete(a.tasks, t.key())
 			}
 		}
@@ -59,7 +60,8 @@ func (a *Agent) runOnCustomExecutor(fw *framework, ti mesos.TaskInfo) {
 	}
 	t, err := a.addTask(ex, ti)
 	if err == nil {
-		if err = checkpointTask(t); err != nil {
+		// Staged with the run; the launch waits for both to be durable.
+		if err = stageTask(t); err != nil {
 			delete(a.tasks, t.key())
 		}
 	}
@@ -122,6 +124,13 @@ func (a *Agent) runExecutorContainer(ctx context.Context, ex *executor, in launc
 	if specErr == nil && spec.User != "" {
 		specErr = chownDir(ex.sandbox, spec.User)
 	}
+	if specErr == nil {
+		// The run and its first task are checkpointed before it is launched.
+		specErr = a.journal.barrier(ctx)
+	}
+	if specErr == nil && ex.info.Command != nil && len(ex.info.Command.URIs) > 0 {
+		specErr = a.fetch(ctx, ex.info.Command.URIs, ex.sandbox, spec.User)
+	}
 	a.mu.Lock()
 	if a.stopping {
 		a.mu.Unlock()
@@ -138,6 +147,11 @@ func (a *Agent) runExecutorContainer(ctx context.Context, ex *executor, in launc
 	a.mu.Unlock()
 
 	cp, err := a.cz.Launch(ctx, spec)
+	if err == nil {
+		if err := writeJSONAtomic(filepath.Join(ex.metaDir, fileContainerInfo), cp); err != nil {
+			a.log.Error("checkpointing executor container failed", "executor_id", ex.id, "err", err)
+		}
+	}
 
 	a.mu.Lock()
 	if ctx.Err() != nil || a.stopping {
@@ -149,9 +163,6 @@ func (a *Agent) runExecutorContainer(ctx context.Context, ex *executor, in launc
 		a.executorLaunchFailed(ex, err)
 		a.mu.Unlock()
 		return
-	}
-	if err := writeJSONAtomic(filepath.Join(ex.metaDir, fileContainerInfo), cp); err != nil {
-		a.log.Error("checkpointing executor container failed", "executor_id", ex.id, "err", err)
 	}
 	ex.pid = cp.Pid
 	if ex.state == execTerminating && !ex.containerEnded {
@@ -187,8 +198,8 @@ func (a *Agent) waitExecutorContainer(ctx context.Context, ex *executor) {
 // be launched. Called with a.mu held.
 func (a *Agent) executorLaunchFailed(ex *executor, err error) {
 	a.log.Warn("executor launch failed", "framework_id", ex.fw.id, "executor_id", ex.id, "err", err)
-	cause := &endCause{state: mesos.TaskFailed, reason: mesos.ReasonContainerLaunchFailed,
-		message: "Failed to launch container: " + err.Error()}
+	reason, msg := launchFailure(err, isDocker(ex.info.Container))
+	cause := &endCause{state: mesos.TaskFailed, reason: reason, message: msg}
 	if ex.state == execTerminating && ex.cause != nil {
 		cause = ex.cause
 	}
@@ -201,7 +212,14 @@ func (a *Agent) executorLaunchFailed(ex *executor, err error) {
 // agent ended it for a reason of its own, and the master is told with
 // EXITED_EXECUTOR. Called with a.mu held.
 func (a *Agent) executorExited(ex *executor, term containerizer.Termination) {
-	if ex.cause == nil {
+	switch {
+	case ex.cause != nil:
+	case term.Limitation != "":
+		// The executor's container hit a resource limit: its tasks fail
+		// with the limitation (Mesos: FAILED rather than GONE).
+		ex.cause = &endCause{state: mesos.TaskFailed, reason: limitationReason(term.Limitation),
+			message: terminationMessage(term), limitation: term.Limitation}
+	default:
 		ex.cause = &endCause{state: mesos.TaskFailed, reason: mesos.ReasonExecutorTerminated,
 			message: "Executor terminated: " + terminationMessage(term)}
 	}
@@ -246,8 +264,11 @@ func (a *Agent) endExecutor(ex *executor) {
 	for _, id := range ids {
 		t := ex.tasks[id]
 		if !t.state.IsTerminal() {
-			if err := a.statusUpdate(t, mesos.TaskStatus{State: st, Source: mesos.SourceAgent,
-				Reason: ex.cause.reason, Message: ex.cause.message}); err != nil {
+			status := mesos.TaskStatus{State: st, Source: mesos.SourceAgent, Reason: ex.cause.reason, Message: ex.cause.message}
+			if ex.cause.limitation != "" {
+				status.Limitation = &mesos.TaskResourceLimitation{Resources: limitedResources(ex.cause.limitation, t.info.Resources)}
+			}
+			if err := a.statusUpdate(t, status); err != nil {
 				a.log.Warn("terminal status update failed", "task_id", id, "err", err)
 			}
 		}

@@ -13,6 +13,8 @@ import (
 func (a *Agent) routes() http.Handler {
 	r := chi.NewRouter()
 	r.HandleFunc("/api/v1/executor", a.serveExecutorAPI) // checks the method itself, with Mesos' message
+	r.HandleFunc("/api/v1", a.serveOperatorAPI)
+	r.HandleFunc("/slave(1)/api/v1", a.serveOperatorAPI)
 
 	for _, prefix := range []string{"", "/slave(1)"} {
 		r.Get(prefix+"/state", a.serveState)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/strata-sched/strata/core/containerizer"
+	"github.com/strata-sched/strata/core/fetcher"
 	"github.com/strata-sched/strata/core/mesos"
 )
 
@@ -21,18 +22,27 @@ func lookupUser(name string) error {
 	return err
 }
 
-// chownTree gives dir (not recursively: it is new) to user name.
-func chownDir(dir, name string) error {
+// lookupIDs returns the uid and primary gid of user name.
+func lookupIDs(name string) (uid, gid int, err error) {
 	u, err := user.Lookup(name)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
 	if err1 != nil || err2 != nil {
-		return fmt.Errorf("user %s has non-numeric uid/gid %s/%s", name, u.Uid, u.Gid)
+		return 0, 0, fmt.Errorf("user %s has non-numeric uid/gid %s/%s", name, u.Uid, u.Gid)
 	}
-	return os.Chown(dir, uid, gid)
+	return uid, gid, nil
+}
+
+// chownDir gives path (not recursively: it is new) to user name.
+func chownDir(path, name string) error {
+	uid, gid, err := lookupIDs(name)
+	if err != nil {
+		return err
+	}
+	return os.Chown(path, uid, gid)
 }
 
 // runTask handles RUN_TASK. Called with a.mu held.
@@ -96,26 +106,28 @@ func (a *Agent) addRun(fw *framework, info mesos.ExecutorInfo, kind execKind) (*
 
 // prepareRun creates a run's sandbox (with the runs/latest symlink) and
 // its meta directory with executor.info. It reads only what does not
-// change after addRun, so it runs outside the agent's lock.
+// change after addRun, so it may run outside the agent's lock. The files
+// are staged: durable after the next journal barrier, which the run's
+// launch waits for.
 func (a *Agent) prepareRun(ex *executor) error {
 	if err := os.MkdirAll(ex.sandbox, 0o755); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	if err := setLatest(filepath.Dir(ex.sandbox), ex.containerID); err != nil {
-		return err
-	}
-	if err := writeJSONAtomic(filepath.Join(filepath.Dir(filepath.Dir(ex.metaDir)), "executor.info"), ex.info); err != nil {
+	if err := stageLatest(filepath.Dir(ex.sandbox), ex.containerID); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(ex.metaDir, 0o755); err != nil {
 		return fmt.Errorf("meta dir: %w", err)
 	}
+	if err := stageJSON(filepath.Join(filepath.Dir(filepath.Dir(ex.metaDir)), "executor.info"), ex.info); err != nil {
+		return err
+	}
 	if ex.kind == kindCustom {
-		if err := writeFileAtomic(filepath.Join(ex.metaDir, fileHTTPMarker), nil); err != nil {
+		if err := stageFile(filepath.Join(ex.metaDir, fileHTTPMarker), nil); err != nil {
 			return err
 		}
 	}
-	return setLatest(filepath.Dir(ex.metaDir), ex.containerID)
+	return stageLatest(filepath.Dir(ex.metaDir), ex.containerID)
 }
 
 // addTask adds a task to a run in memory (no I/O; see checkpointTask).
@@ -137,10 +149,20 @@ func (a *Agent) addTask(ex *executor, ti mesos.TaskInfo) (*task, error) {
 	return t, nil
 }
 
-// checkpointTask writes task.info; like prepareRun it may run outside the
+// stageTask writes task.info and creates the task's task.updates, durable
+// after the next journal barrier; like prepareRun it may run outside the
 // agent's lock.
-func checkpointTask(t *task) error {
-	return writeJSONAtomic(filepath.Join(t.metaDir, fileTaskInfo), t.info)
+func stageTask(t *task) error {
+	if err := stageJSON(filepath.Join(t.metaDir, fileTaskInfo), t.info); err != nil {
+		return err
+	}
+	// The update log is created here, by the launch (many run in
+	// parallel), so that the journal only appends to it.
+	f, err := os.OpenFile(t.stream.path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", t.stream.path, err)
+	}
+	return f.Close()
 }
 
 // runCommandTask launches a command task with the agent as its command
@@ -251,13 +273,15 @@ func (a *Agent) runTaskGroup(fwInfo mesos.FrameworkInfo, exInfo mesos.ExecutorIn
 		ex.tasks[ti.TaskID.Value] = t
 		started = append(started, t)
 	}
-	if ex.info.Container != nil && ex.info.Container.Type == "DOCKER" {
+	if isDocker(ex.info.Container) {
+		// As in Mesos, the default executor runs MESOS containers only.
 		for _, t := range started {
-			if err := checkpointTask(t); err != nil {
+			if err := stageTask(t); err != nil {
 				a.log.Warn("checkpointing task failed", "task_id", t.info.TaskID.Value, "err", err)
 			}
 			t.phase = phaseEnded
-			a.launchFailed(t, errDockerNotEnabled)
+			a.reportTaskEnded(t, mesos.TaskStatus{State: mesos.TaskFailed, Source: mesos.SourceAgent,
+				Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to launch container: " + errDockerTaskGroup.Error()})
 		}
 		return
 	}
@@ -269,43 +293,99 @@ func (a *Agent) runTaskGroup(fwInfo mesos.FrameworkInfo, exInfo mesos.ExecutorIn
 }
 
 // runTaskContainer checkpoints a command task or a task of a group (and,
-// with prepare, its run), launches its container, reports it running, and
-// waits for it to end.
+// with prepare, its run), fetches its URIs, launches its container,
+// reports it running, starts its checks and waits for it to end.
 func (a *Agent) runTaskContainer(ctx context.Context, t *task, in launchInfo, prepare func() error) {
-	var specErr error
-	if prepare != nil {
-		specErr = prepare()
-	}
-	if specErr == nil {
-		specErr = checkpointTask(t)
-	}
-	var spec containerizer.Spec
-	if specErr == nil {
-		spec, specErr = a.taskSpec(t, in)
-	}
-	if specErr == nil {
-		specErr = os.MkdirAll(t.sandbox, 0o755)
-	}
-	if specErr == nil && spec.User != "" {
-		specErr = chownDir(t.sandbox, spec.User)
-	}
+	// A kill during the launch cancels what can take long (the fetch).
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	a.mu.Lock()
+	t.cancelLaunch = cancel
+	a.mu.Unlock()
+
+	spec, err := a.prepareTask(ctx, t, in, prepare)
+	if uris := taskURIs(&t.info); err == nil && len(uris) > 0 {
+		err = a.fetch(lctx, uris, t.sandbox, spec.User)
+	}
+	if !acquire(ctx, a.launchSlots) {
+		return
+	}
+	launched := a.launchTaskContainer(ctx, t, spec, err)
+	release(a.launchSlots)
+	if launched {
+		a.waitTaskContainer(ctx, t)
+	}
+}
+
+// prepareTask checkpoints the task (and, with prepare, its run), creates
+// its sandbox and returns its container's Spec once the checkpoint is
+// durable.
+func (a *Agent) prepareTask(ctx context.Context, t *task, in launchInfo, prepare func() error) (containerizer.Spec, error) {
+	if !acquire(ctx, a.prepareSlots) {
+		return containerizer.Spec{}, ctx.Err()
+	}
+	spec, err := a.stageTaskFiles(t, in, prepare)
+	release(a.prepareSlots)
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	// The task (and its run) is checkpointed before it is launched.
+	if err := a.journal.barrier(ctx); err != nil {
+		return containerizer.Spec{}, err
+	}
+	return spec, nil
+}
+
+// stageTaskFiles writes the task's (and its run's) checkpoint files and
+// creates its sandbox.
+func (a *Agent) stageTaskFiles(t *task, in launchInfo, prepare func() error) (containerizer.Spec, error) {
+	if prepare != nil {
+		if err := prepare(); err != nil {
+			return containerizer.Spec{}, err
+		}
+	}
+	if err := stageTask(t); err != nil {
+		return containerizer.Spec{}, err
+	}
+	spec, err := a.taskSpec(t, in)
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	if t.sandbox != t.ex.sandbox {
+		if err := os.MkdirAll(t.sandbox, 0o755); err != nil {
+			return containerizer.Spec{}, fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	if spec.User != "" {
+		if err := chownDir(t.sandbox, spec.User); err != nil {
+			return containerizer.Spec{}, err
+		}
+	}
+	return spec, nil
+}
+
+// launchTaskContainer launches a prepared task (or reports why it cannot
+// be: prepErr, a kill) and reports it running; it reports whether the
+// container runs.
+func (a *Agent) launchTaskContainer(ctx context.Context, t *task, spec containerizer.Spec, prepErr error) bool {
+	a.mu.Lock()
+	t.cancelLaunch = nil
 	if a.stopping {
 		a.mu.Unlock()
-		return
+		return false
 	}
 	if t.kill != nil {
 		t.phase = phaseEnded
 		a.reportTaskEnded(t, mesos.TaskStatus{State: mesos.TaskKilled, Source: mesos.SourceAgent,
 			Reason: mesos.ReasonTaskKilledDuringLaunch, Message: "Task killed before it was launched"})
 		a.mu.Unlock()
-		return
+		return false
 	}
-	if specErr != nil {
+	if prepErr != nil {
 		t.phase = phaseEnded
-		a.launchFailed(t, specErr)
+		a.launchFailed(t, prepErr)
 		a.mu.Unlock()
-		return
+		return false
 	}
 	t.phase = phaseLaunching
 	a.mu.Unlock()
@@ -316,23 +396,24 @@ func (a *Agent) runTaskContainer(ctx context.Context, t *task, in launchInfo, pr
 		if t.ex.kind == kindCommand {
 			metaDir = t.ex.metaDir
 		}
-		if err := writeJSONAtomic(filepath.Join(metaDir, fileContainerInfo), cp); err != nil {
+		// Durable with the sync that precedes the forwarding of the
+		// task's STARTING update.
+		if err := stageJSON(filepath.Join(metaDir, fileContainerInfo), cp); err != nil {
 			a.log.Error("checkpointing container failed; the task will not be recovered after a restart",
 				"task_id", t.info.TaskID.Value, "err", err)
 		}
 	}
 
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	if ctx.Err() != nil || a.stopping {
-		a.mu.Unlock()
-		return
+		return false
 	}
 	if err != nil {
 		a.counters.containerLaunchErrors++
 		t.phase = phaseEnded
 		a.launchFailed(t, err)
-		a.mu.Unlock()
-		return
+		return false
 	}
 	t.pid = cp.Pid
 	t.phase = phaseRunning
@@ -342,17 +423,36 @@ func (a *Agent) runTaskContainer(ctx context.Context, t *task, in launchInfo, pr
 			a.setExecutorState(t.ex, execRunning)
 		}
 	}
-	for _, s := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
-		if err := a.statusUpdate(t, mesos.TaskStatus{State: s, Source: mesos.SourceExecutor}); err != nil {
-			a.log.Warn("status update failed", "task_id", t.info.TaskID.Value, "state", s, "err", err)
-		}
+	if err := a.statusUpdate(t, mesos.TaskStatus{State: mesos.TaskStarting, Source: mesos.SourceExecutor}); err != nil {
+		a.log.Warn("status update failed", "task_id", t.info.TaskID.Value, "state", mesos.TaskStarting, "err", err)
 	}
+	a.taskRunning(t, spec)
 	if t.kill != nil {
 		a.startKill(t)
 	}
-	a.mu.Unlock()
-	a.waitTaskContainer(ctx, t)
+	return true
 }
+
+// maxParallelLaunches bounds the launches in each of their two busy
+// stages: writing the checkpoint files (prepareSlots) and the
+// containerizer's Launch (launchSlots). Waiting for the checkpoint to be
+// durable (a journal barrier, shared by every launch in the stage) and
+// fetching hold no slot. A burst of a thousand RUN_TASKs then flows
+// through as a pipeline, the first tasks reporting RUNNING while later
+// ones are still being set up, instead of a thousand goroutines (and OS
+// threads blocked in file system calls) contending at every step.
+const maxParallelLaunches = 16
+
+func acquire(ctx context.Context, slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func release(slots chan struct{}) { <-slots }
 
 // waitTaskContainer waits for a task's own container and reports its end.
 func (a *Agent) waitTaskContainer(ctx context.Context, t *task) {
@@ -377,18 +477,39 @@ func (a *Agent) waitTaskContainer(ctx context.Context, t *task) {
 	a.taskContainerEnded(t, term, lost)
 }
 
-// launchFailed reports a task whose container could not be launched.
-// Called with a.mu held.
+// launchFailed reports a task whose container could not be prepared or
+// launched. Called with a.mu held.
 func (a *Agent) launchFailed(t *task, err error) {
 	a.log.Warn("container launch failed", "framework_id", t.ex.fw.id, "task_id", t.info.TaskID.Value, "err", err)
-	a.reportTaskEnded(t, mesos.TaskStatus{State: mesos.TaskFailed, Source: mesos.SourceAgent,
-		Reason: mesos.ReasonContainerLaunchFailed, Message: "Failed to launch container: " + err.Error()})
+	reason, msg := launchFailure(err, isDocker(t.info.Container))
+	a.reportTaskEnded(t, mesos.TaskStatus{State: mesos.TaskFailed, Source: mesos.SourceAgent, Reason: reason, Message: msg})
+}
+
+// launchFailure is the reason and message of a failed launch: a fetch
+// failure is REASON_CONTAINER_PREPARATION_FAILED naming the URI, a Docker
+// container that no enabled containerizer runs says how to enable docker,
+// anything else (a pull or run failure: the engine's message) is
+// REASON_CONTAINER_LAUNCH_FAILED.
+func launchFailure(err error, docker bool) (reason, message string) {
+	var uriErr *fetcher.URIError
+	switch {
+	case errors.As(err, &uriErr):
+		return mesos.ReasonContainerPreparationFailed, "Failed to fetch URIs into the sandbox: " + err.Error()
+	case docker && errors.Is(err, containerizer.ErrUnsupported):
+		return mesos.ReasonContainerLaunchFailed, "Failed to launch container: " + errDockerNotEnabled.Error()
+	}
+	var pe *prepError
+	if errors.As(err, &pe) {
+		return mesos.ReasonContainerPreparationFailed, pe.Error()
+	}
+	return mesos.ReasonContainerLaunchFailed, "Failed to launch container: " + err.Error()
 }
 
 // taskContainerEnded reports the end of a task's own container. override
 // (a lost container) wins over the kill cause. Called with a.mu held.
 func (a *Agent) taskContainerEnded(t *task, term containerizer.Termination, override *endCause) {
 	t.phase = phaseEnded
+	a.stopTaskChecks(t)
 	cause := t.kill
 	if cause == nil {
 		cause = t.ex.cause
@@ -397,11 +518,19 @@ func (a *Agent) taskContainerEnded(t *task, term containerizer.Termination, over
 		cause = override
 	}
 	state, reason, msg := taskEndStatus(term, cause)
-	source := mesos.SourceExecutor
+	st := mesos.TaskStatus{State: state, Reason: reason, Message: msg, Source: mesos.SourceExecutor}
 	if cause != nil && cause.agent && term.Limitation == "" {
-		source = mesos.SourceAgent
+		st.Source = mesos.SourceAgent
 	}
-	a.reportTaskEnded(t, mesos.TaskStatus{State: state, Reason: reason, Message: msg, Source: source})
+	if term.Limitation != "" {
+		st.Limitation = &mesos.TaskResourceLimitation{Resources: limitedResources(term.Limitation, t.info.Resources)}
+	}
+	if t.unhealthy {
+		// As Mesos' command executor: the task was killed for failing its
+		// health check.
+		st.Healthy = new(false)
+	}
+	a.reportTaskEnded(t, st)
 }
 
 // reportTaskEnded sends the terminal status of a task whose container is
@@ -469,6 +598,10 @@ func (a *Agent) killTask(t *task, grace time.Duration, cause *endCause) {
 		t.kill = cause
 	}
 	t.grace = grace
+	a.stopTaskChecks(t)
+	if t.cancelLaunch != nil {
+		t.cancelLaunch() // a fetch in progress stops; the launch goroutine reports the kill
+	}
 	a.startKill(t)
 }
 

@@ -94,6 +94,9 @@ type endCause struct {
 	// agent: the agent, not the (command or default) executor, ends the
 	// task (SOURCE_AGENT).
 	agent bool
+	// limitation names the resource limit a custom executor's container
+	// exceeded ("memory", "disk"), if that is why it ended.
+	limitation string
 }
 
 // taskEndStatus decides the terminal state, reason and message of a task
@@ -149,6 +152,22 @@ func limitationReason(l string) string {
 		return mesos.ReasonContainerLimitationDisk
 	}
 	return "REASON_CONTAINER_LIMITATION"
+}
+
+// limitedResources is TaskStatus.limitation.resources of a container that
+// exceeded limitation: the task's resources of that kind (mem for
+// "memory", disk for "disk"), as Mesos reports them.
+func limitedResources(limitation string, rs mesos.Resources) mesos.Resources {
+	name := ""
+	switch strings.ToLower(limitation) {
+	case "memory", "mem":
+		name = "mem"
+	case "disk":
+		name = "disk"
+	default:
+		return nil
+	}
+	return rs.Filter(func(r *mesos.Resource) bool { return r.Name == name })
 }
 
 // waitStatus encodes a termination as a Unix wait status, the form of

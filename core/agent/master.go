@@ -242,60 +242,51 @@ func redirectHost(loc string) (string, error) {
 }
 
 // maxParallelUpdates bounds the STATUS_UPDATE calls in flight at once.
-const maxParallelUpdates = 8
+const maxParallelUpdates = 16
 
 // sendCalls POSTs queued calls until ctx ends. Calls go out in order,
-// except that a run of consecutive STATUS_UPDATE calls is posted
-// concurrently: they belong to different tasks (a stream has one update in
-// flight, and the next is queued only after the master acknowledged it),
-// so their relative order does not matter, and with one call at a time a
-// burst of launches waited for thousands of round trips in a row. Every
-// other call waits for the calls before it and is waited for.
+// except that STATUS_UPDATE calls are posted concurrently, as they come,
+// up to maxParallelUpdates at a time: they belong to different tasks (a
+// stream has one update in flight, and the next is queued only after the
+// master acknowledged it), so their relative order does not matter, and
+// with one call at a time a burst of launches waited for thousands of round
+// trips in a row. Any other call waits for every call before it, and the
+// calls after it wait for it.
 func (a *Agent) sendCalls(ctx context.Context, conn *masterConn) {
+	slots := make(chan struct{}, maxParallelUpdates)
+	var inFlight sync.WaitGroup
+	defer inFlight.Wait()
+	post := func(call mesos.AgentCall) {
+		if err := a.postCall(ctx, conn, call); err != nil && ctx.Err() == nil {
+			a.log.Warn("call to master failed", "call", call.Type, "err", err)
+		}
+	}
 	for {
 		calls, ok := conn.calls.popAll(ctx)
 		if !ok {
 			return
 		}
 		conn.sending.Add(1)
-		for i := 0; i < len(calls); {
-			j := i + 1
-			for calls[i].Type == mesos.AgentCallStatusUpdate && j < len(calls) && calls[j].Type == mesos.AgentCallStatusUpdate {
-				j++
+		for _, call := range calls {
+			if call.Type != mesos.AgentCallStatusUpdate {
+				inFlight.Wait()
+				post(call)
+				continue
 			}
-			a.postCalls(ctx, conn, calls[i:j])
-			i = j
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				conn.sending.Add(-1)
+				return
+			}
+			conn.sending.Add(1)
+			inFlight.Go(func() {
+				defer func() { <-slots; conn.sending.Add(-1) }()
+				post(call)
+			})
 		}
 		conn.sending.Add(-1)
 	}
-}
-
-// postCalls posts calls with up to maxParallelUpdates in flight and
-// returns when all are done.
-func (a *Agent) postCalls(ctx context.Context, conn *masterConn, calls []mesos.AgentCall) {
-	post := func(call mesos.AgentCall) {
-		if err := a.postCall(ctx, conn, call); err != nil && ctx.Err() == nil {
-			a.log.Warn("call to master failed", "call", call.Type, "err", err)
-		}
-	}
-	if len(calls) == 1 {
-		post(calls[0])
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(len(calls), maxParallelUpdates) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(calls) {
-					return
-				}
-				post(calls[i])
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // errUnknownStream: the master answered 403 (the stream is not its current

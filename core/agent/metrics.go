@@ -40,6 +40,8 @@ func metricDefs() []metricDef {
 		c("slave/valid_framework_messages"), c("slave/invalid_framework_messages"),
 		g("slave/executor_directory_max_allowed_age_secs"),
 		c("gc/path_removals_succeeded"), c("gc/path_removals_failed"), g("gc/path_removals_pending"),
+		c("containerizer/fetcher/task_fetches_succeeded"), c("containerizer/fetcher/task_fetches_failed"),
+		g("containerizer/fetcher/cache_size_total_bytes"), g("containerizer/fetcher/cache_size_used_bytes"),
 		g("system/cpus_total"), g("system/load_1min"), g("system/load_5min"), g("system/load_15min"),
 		g("system/mem_total_bytes"), g("system/mem_free_bytes"),
 	}
@@ -126,6 +128,11 @@ func (a *Agent) metricsSnapshot() map[string]float64 {
 			}
 		}
 	}
+	fs := a.cfg.Fetcher.Stats()
+	m["containerizer/fetcher/task_fetches_succeeded"] = float64(fs.TaskFetchesSucceeded)
+	m["containerizer/fetcher/task_fetches_failed"] = float64(fs.TaskFetchesFailed)
+	m["containerizer/fetcher/cache_size_total_bytes"] = float64(fs.CacheSizeTotalBytes)
+	m["containerizer/fetcher/cache_size_used_bytes"] = float64(fs.CacheSizeUsedBytes)
 	total, free := memInfo()
 	m["system/mem_total_bytes"] = total
 	m["system/mem_free_bytes"] = free

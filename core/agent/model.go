@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -109,6 +110,18 @@ type task struct {
 	group int
 	// delivered: a custom executor got the task (LAUNCH sent).
 	delivered bool
+	// cancelLaunch stops a launch in progress (its fetch) when the task is
+	// killed; nil once the launch decided.
+	cancelLaunch context.CancelFunc
+	// stopChecks stops the task's health check and general check.
+	stopChecks context.CancelFunc
+	// healthy and checkStatus are the latest health and check results,
+	// carried by every TASK_RUNNING update.
+	healthy     *bool
+	checkStatus *mesos.CheckStatusInfo
+	// unhealthy: the task was killed because its health check failed; its
+	// terminal update says healthy=false.
+	unhealthy bool
 }
 
 func (t *task) key() taskKey { return taskKey{t.ex.fw.id, t.info.TaskID.Value} }

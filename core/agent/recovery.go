@@ -352,6 +352,14 @@ func (a *Agent) reattach(c recoveredContainer) {
 			t.kill = cause
 			t.grace = killGrace(nil, t.info.KillPolicy)
 			a.killContainer(t.containerID, t.grace)
+		} else if t.state == mesos.TaskRunning && (t.info.HealthCheck != nil || t.info.Check != nil) {
+			// The agent is the task's executor: its checks resume (their
+			// grace period starts over).
+			if spec, err := a.taskSpec(t, a.launchInfo(ex)); err == nil {
+				a.startChecks(t, spec)
+			} else {
+				a.log.Warn("cannot resume the task's checks", "task_id", t.info.TaskID.Value, "err", err)
+			}
 		}
 		a.goFn(func() { a.waitTaskContainer(ctx, t) })
 		return

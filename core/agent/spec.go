@@ -21,9 +21,92 @@ const (
 	commandExecutorMemMB = 32
 )
 
-// errDockerNotEnabled is the launch failure of a DOCKER container.
+// errDockerNotEnabled is the launch failure of a DOCKER container that no
+// enabled containerizer runs.
 var errDockerNotEnabled = errors.New("the docker containerizer is not enabled on this agent " +
-	"(it needs --containerizers=docker,mesos); this task asks for container type DOCKER")
+	"(start it with --containerizers=docker,mesos); this task asks for container type DOCKER")
+
+// errDockerTaskGroup is the launch failure of a task group whose executor
+// asks for a DOCKER container.
+var errDockerTaskGroup = errors.New("task groups run under the default executor, " +
+	"which runs MESOS containers only; this executor asks for container type DOCKER")
+
+// isDocker reports whether c asks for a Docker container.
+func isDocker(c *mesos.ContainerInfo) bool { return c != nil && c.Type == "DOCKER" }
+
+// dockerSpec is the containerizer's DockerSpec of a DOCKER ContainerInfo
+// (Mesos' ContainerInfo.DockerInfo and the container's volumes, hostname
+// and network).
+func dockerSpec(c *mesos.ContainerInfo) (*containerizer.DockerSpec, error) {
+	d := c.Docker
+	if d == nil || d.Image == "" {
+		return nil, errors.New("container type DOCKER without docker.image")
+	}
+	ds := &containerizer.DockerSpec{
+		Image:      d.Image,
+		Network:    d.Network,
+		Privileged: d.Privileged,
+		ForcePull:  d.ForcePullImage,
+		Hostname:   c.Hostname,
+	}
+	switch ds.Network {
+	case "":
+		ds.Network = "HOST"
+	case "HOST", "BRIDGE", "NONE":
+	case "USER":
+		if len(c.NetworkInfos) == 0 || c.NetworkInfos[0].Name == "" {
+			return nil, errors.New("docker network USER needs container.network_infos[0].name")
+		}
+		ds.UserNetwork = c.NetworkInfos[0].Name
+	default:
+		return nil, fmt.Errorf("unknown docker network %q", ds.Network)
+	}
+	for _, pm := range d.PortMappings {
+		ds.PortMappings = append(ds.PortMappings, containerizer.DockerPortMapping{
+			HostPort: pm.HostPort, ContainerPort: pm.ContainerPort, Protocol: pm.Protocol})
+	}
+	if ds.Network == "USER" {
+		for _, pm := range c.NetworkInfos[0].PortMappings {
+			ds.PortMappings = append(ds.PortMappings, containerizer.DockerPortMapping{
+				HostPort: pm.HostPort, ContainerPort: pm.ContainerPort, Protocol: pm.Protocol})
+		}
+	}
+	for _, v := range c.Volumes {
+		if v.HostPath == "" {
+			return nil, fmt.Errorf("volume %s: only host_path volumes are supported by the docker containerizer", v.ContainerPath)
+		}
+		ds.Volumes = append(ds.Volumes, containerizer.DockerVolume{
+			HostPath: v.HostPath, ContainerPath: v.ContainerPath, ReadOnly: v.Mode == "RO"})
+	}
+	for _, p := range d.Parameters {
+		ds.Parameters = append(ds.Parameters, [2]string{p.Key, p.Value})
+	}
+	return ds, nil
+}
+
+// commandSpec fills spec's command from cmd (Mesos' CommandInfo rules).
+// A Docker container may have no command value: the image's runs.
+func commandSpec(spec *containerizer.Spec, cmd *mesos.CommandInfo, what string) error {
+	spec.Shell = cmd.IsShell()
+	spec.Value = cmd.GetValue()
+	if cmd != nil {
+		spec.Arguments = cmd.Arguments
+	}
+	if spec.Docker != nil {
+		// value and every argument go to the image's entrypoint.
+		if spec.Shell && spec.Value == "" {
+			spec.Shell = false
+		}
+		return nil
+	}
+	if spec.Value == "" {
+		return errors.New(what + " has no command")
+	}
+	if !spec.Shell && len(spec.Arguments) == 0 {
+		spec.Arguments = []string{spec.Value}
+	}
+	return nil
+}
 
 // defaultPath is the PATH of tasks when neither the task nor the agent has one.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -155,10 +238,8 @@ type launchInfo struct {
 // taskSpec is the container of a command task or of a task of a group.
 func (a *Agent) taskSpec(t *task, in launchInfo) (containerizer.Spec, error) {
 	ti := &t.info
-	if ti.Container != nil && ti.Container.Type == "DOCKER" {
-		return containerizer.Spec{}, errDockerNotEnabled
-	}
-	if ti.Command == nil {
+	docker := isDocker(ti.Container)
+	if ti.Command == nil && !docker {
 		return containerizer.Spec{}, errors.New("task has no command")
 	}
 	user, err := resolveUser(requestedUser(ti.Command, &in.framework), a.agentUser, a.isRoot, lookupUser)
@@ -194,9 +275,6 @@ func (a *Agent) taskSpec(t *task, in launchInfo) (containerizer.Spec, error) {
 		ContainerID: t.containerID,
 		Sandbox:     t.sandbox,
 		RunDir:      filepath.Join(metaDir, dirContainerizer),
-		Shell:       ti.Command.IsShell(),
-		Value:       ti.Command.GetValue(),
-		Arguments:   ti.Command.Arguments,
 		Env:         env,
 		User:        user,
 		CPUs:        res.Scalar("cpus"),
@@ -204,11 +282,14 @@ func (a *Agent) taskSpec(t *task, in launchInfo) (containerizer.Spec, error) {
 		DiskMB:      res.Scalar("disk"),
 		Rlimits:     rl,
 	}
-	if !spec.Shell && len(spec.Arguments) == 0 {
-		spec.Arguments = []string{spec.Value}
+	if docker {
+		if spec.Docker, err = dockerSpec(ti.Container); err != nil {
+			return containerizer.Spec{}, err
+		}
+		spec.Name = "mesos-" + t.containerID
 	}
-	if spec.Shell && spec.Value == "" {
-		return containerizer.Spec{}, errors.New("task command has no value")
+	if err := commandSpec(&spec, ti.Command, "task"); err != nil {
+		return containerizer.Spec{}, err
 	}
 	return spec, nil
 }
@@ -224,10 +305,8 @@ func (a *Agent) executorShutdownGrace(info *mesos.ExecutorInfo) time.Duration {
 // executorSpec is the container of a custom executor.
 func (a *Agent) executorSpec(ex *executor, in launchInfo) (containerizer.Spec, error) {
 	info := &ex.info
-	if info.Container != nil && info.Container.Type == "DOCKER" {
-		return containerizer.Spec{}, errDockerNotEnabled
-	}
-	if info.Command == nil || (info.Command.IsShell() && info.Command.GetValue() == "") {
+	docker := isDocker(info.Container)
+	if info.Command == nil && !docker {
 		return containerizer.Spec{}, errors.New("executor has no command")
 	}
 	user, err := resolveUser(requestedUser(info.Command, &in.framework), a.agentUser, a.isRoot, lookupUser)
@@ -260,9 +339,6 @@ func (a *Agent) executorSpec(ex *executor, in launchInfo) (containerizer.Spec, e
 		ContainerID: ex.containerID,
 		Sandbox:     ex.sandbox,
 		RunDir:      filepath.Join(ex.metaDir, dirContainerizer),
-		Shell:       info.Command.IsShell(),
-		Value:       info.Command.GetValue(),
-		Arguments:   info.Command.Arguments,
 		Env:         env,
 		User:        user,
 		CPUs:        res.Scalar("cpus"),
@@ -270,8 +346,14 @@ func (a *Agent) executorSpec(ex *executor, in launchInfo) (containerizer.Spec, e
 		DiskMB:      res.Scalar("disk"),
 		Rlimits:     rl,
 	}
-	if !spec.Shell && len(spec.Arguments) == 0 {
-		spec.Arguments = []string{spec.Value}
+	if docker {
+		if spec.Docker, err = dockerSpec(info.Container); err != nil {
+			return containerizer.Spec{}, err
+		}
+		spec.Name = "mesos-" + ex.containerID + ".executor"
+	}
+	if err := commandSpec(&spec, info.Command, "executor"); err != nil {
+		return containerizer.Spec{}, err
 	}
 	return spec, nil
 }

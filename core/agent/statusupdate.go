@@ -31,11 +31,17 @@ var (
 // statusUpdateRetryMax, until an acknowledgement with its uuid arrives; then
 // the next update goes out. Acknowledgements match by uuid only.
 //
-// updateStream itself is pure: it neither reads a clock nor does I/O. The
-// caller checkpoints each record (see record and ack) before applying it and
-// passes the current time to the sending decisions.
+// updateStream itself is pure: it neither reads a clock nor does I/O. A
+// checkpointed stream (path set) hands each new record to its caller as a
+// JSON line (see record and ack); a new update is not sendable until the
+// caller reports its line durable with markDurable (the agent's journal
+// does, after a group sync). The caller passes the current time to the
+// sending decisions.
 type updateStream struct {
 	pending []mesos.StatusUpdate
+	// unsynced counts the updates at the tail of pending whose checkpoint
+	// is not durable yet; only durable updates are sent.
+	unsynced int
 	// received holds the uuids of every update seen, to drop duplicates.
 	received [][]byte
 	// terminated is set once a terminal update is acknowledged.
@@ -125,32 +131,47 @@ func (s *updateStream) applyAck() mesos.StatusUpdate {
 	return u
 }
 
-// record checks, checkpoints and appends u.
-func (s *updateStream) record(u mesos.StatusUpdate) error {
+// record checks and appends u. For a checkpointed stream it returns the
+// line to append to the stream's file; u is not sendable until markDurable.
+func (s *updateStream) record(u mesos.StatusUpdate) ([]byte, error) {
 	if err := s.checkUpdate(&u); err != nil {
-		return err
+		return nil, err
 	}
+	var line []byte
 	if s.path != "" {
-		if err := appendRecord(s.path, updateRecord{Type: recordUpdate, Update: &u}); err != nil {
-			return err
+		var err error
+		if line, err = recordLine(updateRecord{Type: recordUpdate, Update: &u}); err != nil {
+			return nil, err
 		}
+		s.unsynced++
 	}
 	s.applyUpdate(u)
-	return nil
+	return line, nil
 }
 
-// ack checks, checkpoints and applies an acknowledgement; it returns the
-// acknowledged update.
-func (s *updateStream) ack(uuid []byte) (mesos.StatusUpdate, error) {
-	if err := s.checkAck(uuid); err != nil {
-		return mesos.StatusUpdate{}, err
+// markDurable reports the oldest update not yet durable as checkpointed.
+func (s *updateStream) markDurable() {
+	if s.unsynced > 0 {
+		s.unsynced--
 	}
+}
+
+// ack checks and applies an acknowledgement; it returns the acknowledged
+// update and, for a checkpointed stream, the line to append to its file.
+// Nothing waits for that line: an acknowledgement lost in a crash only
+// makes the update be sent again.
+func (s *updateStream) ack(uuid []byte) (mesos.StatusUpdate, []byte, error) {
+	if err := s.checkAck(uuid); err != nil {
+		return mesos.StatusUpdate{}, nil, err
+	}
+	var line []byte
 	if s.path != "" {
-		if err := appendRecord(s.path, updateRecord{Type: recordAck, UUID: uuid}); err != nil {
-			return mesos.StatusUpdate{}, err
+		var err error
+		if line, err = recordLine(updateRecord{Type: recordAck, UUID: uuid}); err != nil {
+			return mesos.StatusUpdate{}, nil, err
 		}
 	}
-	return s.applyAck(), nil
+	return s.applyAck(), line, nil
 }
 
 // loadUpdateStream replays a task.updates checkpoint and returns the
@@ -208,10 +229,10 @@ func (s *updateStream) latestState() mesos.TaskState {
 // done reports whether the terminal update has been acknowledged.
 func (s *updateStream) done() bool { return s.terminated && len(s.pending) == 0 }
 
-// sendable returns the front if nothing is in flight, marking it in flight
+// sendable returns the front if it is durable and nothing is in flight, marking it in flight
 // with the first retry due statusUpdateRetryMin after now.
 func (s *updateStream) sendable(now time.Time) (mesos.StatusUpdate, bool) {
-	if s.inFlight || len(s.pending) == 0 {
+	if s.inFlight || len(s.pending) <= s.unsynced {
 		return mesos.StatusUpdate{}, false
 	}
 	s.inFlight = true

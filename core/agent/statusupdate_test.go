@@ -17,11 +17,37 @@ func testUpdate(state mesos.TaskState) mesos.StatusUpdate {
 	}
 }
 
+// mustRecord records u, writes its line (if any) as the journal would and
+// marks it durable.
 func mustRecord(t *testing.T, s *updateStream, u mesos.StatusUpdate) {
 	t.Helper()
-	if err := s.record(u); err != nil {
+	line, err := s.record(u)
+	if err != nil {
 		t.Fatalf("record %s: %v", u.Status.State, err)
 	}
+	writeLine(t, s, line)
+	s.markDurable()
+}
+
+func writeLine(t *testing.T, s *updateStream, line []byte) {
+	t.Helper()
+	if line == nil {
+		return
+	}
+	if err := writeGroup(s.path, line, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustAck acknowledges uuid and writes the ack's line.
+func mustAck(t *testing.T, s *updateStream, uuid []byte) mesos.StatusUpdate {
+	t.Helper()
+	u, line, err := s.ack(uuid)
+	if err != nil {
+		t.Fatalf("ack: %v", err)
+	}
+	writeLine(t, s, line)
+	return u
 }
 
 func TestUpdateStreamOrderAndOneInFlight(t *testing.T) {
@@ -42,14 +68,14 @@ func TestUpdateStreamOrderAndOneInFlight(t *testing.T) {
 		t.Fatal("a second update is sendable while the first is in flight")
 	}
 	// Acknowledging anything but the front is refused and changes nothing.
-	if _, err := s.ack(running.Status.UUID); !errors.Is(err, errUnexpectedAck) {
+	if _, _, err := s.ack(running.Status.UUID); !errors.Is(err, errUnexpectedAck) {
 		t.Fatalf("ack of a non-front update: err = %v, want errUnexpectedAck", err)
 	}
 	if f, _ := s.front(); f.Status.State != mesos.TaskStarting {
 		t.Fatalf("front after a wrong ack = %s", f.Status.State)
 	}
 	for i, want := range []mesos.StatusUpdate{starting, running, finished} {
-		got, err := s.ack(want.Status.UUID)
+		got, _, err := s.ack(want.Status.UUID)
 		if err != nil || got.Status.State != want.Status.State {
 			t.Fatalf("ack %d: %v %v", i, got.Status.State, err)
 		}
@@ -66,7 +92,7 @@ func TestUpdateStreamOrderAndOneInFlight(t *testing.T) {
 	if !s.done() {
 		t.Fatal("stream not done after the terminal update was acknowledged")
 	}
-	if err := s.record(testUpdate(mesos.TaskRunning)); !errors.Is(err, errStreamTerminated) {
+	if _, err := s.record(testUpdate(mesos.TaskRunning)); !errors.Is(err, errStreamTerminated) {
 		t.Fatalf("update after terminal ack: err = %v, want errStreamTerminated", err)
 	}
 }
@@ -78,16 +104,16 @@ func TestUpdateStreamAckByUUIDOnly(t *testing.T) {
 	s.sendable(time.Unix(0, 0))
 	// The task ID is irrelevant: only the uuid identifies the update.
 	other := testUpdate(mesos.TaskRunning)
-	if _, err := s.ack(other.Status.UUID); err == nil {
+	if _, _, err := s.ack(other.Status.UUID); err == nil {
 		t.Fatal("ack with another uuid accepted")
 	}
-	if _, err := s.ack(nil); err == nil {
+	if _, _, err := s.ack(nil); err == nil {
 		t.Fatal("ack without uuid accepted")
 	}
-	if _, err := s.ack(u.Status.UUID); err != nil {
+	if _, _, err := s.ack(u.Status.UUID); err != nil {
 		t.Fatalf("ack with the right uuid: %v", err)
 	}
-	if _, err := s.ack(u.Status.UUID); err == nil {
+	if _, _, err := s.ack(u.Status.UUID); err == nil {
 		t.Fatal("second ack of the same update accepted")
 	}
 }
@@ -96,7 +122,7 @@ func TestUpdateStreamDuplicates(t *testing.T) {
 	s := newUpdateStream("")
 	u := testUpdate(mesos.TaskRunning)
 	mustRecord(t, s, u)
-	if err := s.record(u); !errors.Is(err, errDuplicateUpdate) {
+	if _, err := s.record(u); !errors.Is(err, errDuplicateUpdate) {
 		t.Fatalf("duplicate: err = %v", err)
 	}
 	if len(s.pending) != 1 {
@@ -104,7 +130,7 @@ func TestUpdateStreamDuplicates(t *testing.T) {
 	}
 	noUUID := testUpdate(mesos.TaskRunning)
 	noUUID.Status.UUID = nil
-	if err := s.record(noUUID); err == nil {
+	if _, err := s.record(noUUID); err == nil {
 		t.Fatal("update without uuid accepted")
 	}
 }
@@ -151,9 +177,7 @@ func TestUpdateStreamCheckpointAndReload(t *testing.T) {
 	starting, running, finished := testUpdate(mesos.TaskStarting), testUpdate(mesos.TaskRunning), testUpdate(mesos.TaskFinished)
 	mustRecord(t, s, starting)
 	mustRecord(t, s, running)
-	if _, err := s.ack(starting.Status.UUID); err != nil {
-		t.Fatal(err)
-	}
+	mustAck(t, s, starting.Status.UUID)
 	mustRecord(t, s, finished)
 
 	r, history, err := loadUpdateStream(path)
@@ -170,14 +194,12 @@ func TestUpdateStreamCheckpointAndReload(t *testing.T) {
 		t.Fatalf("reloaded latest = %s", r.latestState())
 	}
 	// Duplicates are still recognised after a reload.
-	if err := r.record(running); !errors.Is(err, errDuplicateUpdate) {
+	if _, err := r.record(running); !errors.Is(err, errDuplicateUpdate) {
 		t.Fatalf("duplicate after reload: %v", err)
 	}
 	// The reloaded stream continues the same file.
 	for _, u := range []mesos.StatusUpdate{running, finished} {
-		if _, err := r.ack(u.Status.UUID); err != nil {
-			t.Fatal(err)
-		}
+		mustAck(t, r, u.Status.UUID)
 	}
 	r2, _, err := loadUpdateStream(path)
 	if err != nil {
@@ -206,5 +228,45 @@ func TestUpdateStreamCheckpointAndReload(t *testing.T) {
 	empty, _, err := loadUpdateStream(filepath.Join(t.TempDir(), "none"))
 	if err != nil || len(empty.pending) != 0 {
 		t.Fatalf("missing file: %v %v", empty, err)
+	}
+}
+
+// A checkpointed update is not sent before the journal reports it durable;
+// later updates wait behind it.
+func TestUpdateStreamSendsOnlyDurableUpdates(t *testing.T) {
+	s := newUpdateStream(filepath.Join(t.TempDir(), "task.updates"))
+	now := time.Unix(100, 0)
+	starting, running := testUpdate(mesos.TaskStarting), testUpdate(mesos.TaskRunning)
+	for _, u := range []mesos.StatusUpdate{starting, running} {
+		line, err := s.record(u)
+		if err != nil || line == nil {
+			t.Fatalf("record %s: line %q, err %v", u.Status.State, line, err)
+		}
+	}
+	if _, ok := s.sendable(now); ok {
+		t.Fatal("an update is sendable before its checkpoint is durable")
+	}
+	s.markDurable()
+	u, ok := s.sendable(now)
+	if !ok || u.Status.State != mesos.TaskStarting {
+		t.Fatalf("after the first sync: sendable = %s %v, want TASK_STARTING", u.Status.State, ok)
+	}
+	if _, _, err := s.ack(starting.Status.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.sendable(now); ok {
+		t.Fatal("TASK_RUNNING is sendable before its checkpoint is durable")
+	}
+	s.markDurable()
+	if u, ok := s.sendable(now); !ok || u.Status.State != mesos.TaskRunning {
+		t.Fatalf("after the second sync: sendable = %s %v, want TASK_RUNNING", u.Status.State, ok)
+	}
+	// Streams that are not checkpointed (orphans) send at once.
+	o := newUpdateStream("")
+	if line, err := o.record(testUpdate(mesos.TaskLost)); err != nil || line != nil {
+		t.Fatalf("orphan record: line %q, err %v", line, err)
+	}
+	if _, ok := o.sendable(now); !ok {
+		t.Fatal("orphan update not sendable")
 	}
 }

@@ -49,7 +49,8 @@ func (a *Agent) statusUpdate(t *task, st mesos.TaskStatus) error {
 		Status:      st,
 		Timestamp:   unixSeconds(now),
 	}
-	if err := t.stream.record(u); err != nil {
+	line, err := t.stream.record(u)
+	if err != nil {
 		if errors.Is(err, errDuplicateUpdate) {
 			return nil
 		}
@@ -62,8 +63,22 @@ func (a *Agent) statusUpdate(t *task, st mesos.TaskStatus) error {
 	a.countTerminal(st.State)
 	a.log.Debug("status update", "framework_id", t.ex.fw.id, "task_id", t.info.TaskID.Value,
 		"state", st.State, "source", st.Source, "reason", st.Reason, "message", st.Message)
-	a.forward(t.stream, t.state)
+	a.checkpointUpdate(t.stream, line)
 	return nil
+}
+
+// checkpointUpdate hands a new update's line to the journal; once it is
+// durable the update is forwarded if it is its stream's front. Called with
+// a.mu held.
+func (a *Agent) checkpointUpdate(s *updateStream, line []byte) {
+	if line == nil {
+		a.forward(s, s.latestState())
+		return
+	}
+	a.journal.append(journalEntry{path: s.path, line: line, create: true, done: func() {
+		s.markDurable()
+		a.forward(s, s.latestState())
+	}})
 }
 
 // summarizeStatus keeps what /state and re-registration report of a status.
@@ -75,6 +90,7 @@ func summarizeStatus(st mesos.TaskStatus) mesos.TaskStatus {
 		Reason:          st.Reason,
 		Timestamp:       st.Timestamp,
 		Healthy:         st.Healthy,
+		CheckStatus:     st.CheckStatus,
 		Labels:          st.Labels,
 		ContainerStatus: st.ContainerStatus,
 	}
@@ -120,12 +136,13 @@ func (a *Agent) orphanUpdate(fwID string, taskID mesos.TaskID, st mesos.TaskStat
 		st.AgentID = &mesos.AgentID{Value: a.id}
 	}
 	u := mesos.StatusUpdate{FrameworkID: mesos.FrameworkID{Value: fwID}, Status: st, Timestamp: st.Timestamp}
-	if err := o.stream.record(u); err != nil {
+	line, err := o.stream.record(u)
+	if err != nil {
 		a.log.Warn("dropping status update for unknown task", "task_id", taskID.Value, "err", err)
 		return
 	}
 	a.countTerminal(st.State)
-	a.forward(o.stream, st.State)
+	a.checkpointUpdate(o.stream, line)
 }
 
 // forward sends the stream's front if nothing is in flight and the agent
@@ -184,10 +201,13 @@ func (a *Agent) retryUpdates(now time.Time) {
 func (a *Agent) acknowledge(fwID, taskID string, uuid []byte) {
 	key := taskKey{fwID, taskID}
 	if t := a.tasks[key]; t != nil {
-		u, err := t.stream.ack(uuid)
+		u, line, err := t.stream.ack(uuid)
 		if err != nil {
 			a.log.Warn("ignoring acknowledgement", "framework_id", fwID, "task_id", taskID, "err", err)
 			return
+		}
+		if line != nil {
+			a.journal.append(journalEntry{path: t.stream.path, line: line})
 		}
 		if t.ex.kind == kindCustom && u.Status.Source == mesos.SourceExecutor && t.ex.conn != nil {
 			t.ex.conn.send(acknowledgedEvent(t.info.TaskID, uuid))
@@ -200,7 +220,7 @@ func (a *Agent) acknowledge(fwID, taskID string, uuid []byte) {
 		return
 	}
 	if o := a.orphans[key]; o != nil {
-		if _, err := o.stream.ack(uuid); err != nil {
+		if _, _, err := o.stream.ack(uuid); err != nil {
 			a.log.Warn("ignoring acknowledgement", "framework_id", fwID, "task_id", taskID, "err", err)
 			return
 		}
@@ -253,9 +273,8 @@ func (a *Agent) maybeCompleteExecutor(ex *executor) {
 	delete(fw.executors, ex.id)
 	fw.addCompletedExecutor(ex)
 	a.counters.executorsTerminated++
-	if err := writeFileAtomic(filepath.Join(ex.metaDir, fileRunCompleted), nil); err != nil {
-		a.log.Warn("checkpointing executor completion failed", "executor_id", ex.id, "err", err)
-	}
+	// The marker is created by the journal, durable at its next sync.
+	a.journal.append(journalEntry{path: filepath.Join(ex.metaDir, fileRunCompleted)})
 	var containers []string
 	if ex.kind != kindDefault && ex.containerID != "" {
 		containers = append(containers, ex.containerID)

@@ -107,17 +107,22 @@ func procStart(pid int) string {
 	return f[19]
 }
 
-// TestAgentRestartKeepsTasks restarts an agent under running tasks: the
+// TestAgentRestartKeepsTasks restarts an agent under 50 running tasks: the
 // tasks keep running with the same pids, and one that exits while the agent
 // is down is reported with its real exit status afterwards.
 func TestAgentRestartKeepsTasks(t *testing.T) {
 	cl := testenv.StartCluster(t, testenv.ClusterOptions{
-		AgentConfig: func(_ int, c *agent.Config) { c.KillTasksOnStop = false },
+		AgentResources: "cpus:16;mem:8192;disk:4096;ports:[31000-31100]",
+		AgentConfig:    func(_ int, c *agent.Config) { c.KillTasksOnStop = false },
 	})
 	fw := startFramework(t, cl.MasterURL, info("restart"))
 	defer fw.c.Teardown(context.Background())
 	pids := map[string]int{}
-	for _, id := range []string{"long-1", "long-2"} {
+	var ids []string
+	for i := 1; i <= 50; i++ {
+		ids = append(ids, "long-"+strconv.Itoa(i))
+	}
+	for _, id := range ids {
 		fw.launch(id, "sleep 1000")
 		st := fw.waitState(id, mesos.TaskRunning)
 		if st.ContainerStatus == nil || st.ContainerStatus.ExecutorPID == nil {
@@ -148,8 +153,8 @@ func TestAgentRestartKeepsTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]mesos.TaskState{}
-	deadline := time.After(10 * time.Second)
-	for len(seen) < 2 {
+	deadline := time.After(20 * time.Second)
+	for len(seen) < len(ids) {
 		select {
 		case st := <-fw.updates:
 			if st.Reason == mesos.ReasonReconciliation {

@@ -18,6 +18,7 @@ import (
 // haCluster is three masters and one agent, real processes of the built
 // binary, on a real ZooKeeper.
 type haCluster struct {
+	bin     string
 	zkURL   string
 	zk      *store.ZK
 	masters []*testenv.Proc
@@ -29,7 +30,7 @@ func startHACluster(t *testing.T) *haCluster {
 	t.Helper()
 	ens := testenv.StartZooKeeper(t, 1)
 	bin := testenv.BuildStrata(t, t.TempDir())
-	c := &haCluster{zkURL: ens.URL("", "/strata")}
+	c := &haCluster{bin: bin, zkURL: ens.URL("", "/strata")}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	zk, err := store.OpenZK(ctx, c.zkURL, store.ZKOptions{}, nil)
@@ -39,12 +40,7 @@ func startHACluster(t *testing.T) *haCluster {
 	t.Cleanup(func() { zk.Close() })
 	c.zk = zk
 	for i := 0; i < 3; i++ {
-		port := freeTCPPort(t)
-		c.ports = append(c.ports, port)
-		c.masters = append(c.masters, testenv.StartProc(t, "master-"+strconv.Itoa(i), bin, "master",
-			"--zk", c.zkURL, "--zk_session_timeout", "2secs", "--port", strconv.Itoa(port),
-			"--work_dir", t.TempDir(), "--agent_ping_timeout", "1secs", "--max_agent_ping_timeouts", "10",
-			"--allocation_interval", "100ms"))
+		c.addMaster(t)
 	}
 	c.agent = testenv.StartProc(t, "agent", bin, "agent", "--master", c.zkURL, "--port", strconv.Itoa(freeTCPPort(t)),
 		"--work_dir", t.TempDir(), "--resources", "cpus:16;mem:8192;disk:1000;ports:[31000-31100]", "--isolation", "posix/cpu,posix/mem")
@@ -56,6 +52,18 @@ func startHACluster(t *testing.T) *haCluster {
 		}
 	})
 	return c
+}
+
+// addMaster starts one more master process on the ensemble (a standby
+// until elected), as docs/operations.md says to add a master.
+func (c *haCluster) addMaster(t *testing.T) {
+	t.Helper()
+	port := freeTCPPort(t)
+	c.ports = append(c.ports, port)
+	c.masters = append(c.masters, testenv.StartProc(t, "master-"+strconv.Itoa(len(c.masters)), c.bin, "master",
+		"--zk", c.zkURL, "--zk_session_timeout", "2secs", "--port", strconv.Itoa(port),
+		"--work_dir", t.TempDir(), "--agent_ping_timeout", "1secs", "--max_agent_ping_timeouts", "10",
+		"--allocation_interval", "100ms"))
 }
 
 func freeTCPPort(t *testing.T) int {

@@ -215,26 +215,11 @@ func (a *Agent) serveRead(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("Negative length provided: %d", length))
 		return
 	}
-	_, resolved, err := resolveSandboxPath(a.paths.sandboxRoot(), q.Get("path"))
-	if err != nil {
-		writeFileError(w, err)
-		return
-	}
-	f, err := os.Open(resolved)
-	if err != nil {
-		writeFileError(w, &fileError{http.StatusNotFound, "No such file or directory"})
+	f, fi, _, ok := a.openSandboxFile(w, q.Get("path"), "Cannot read a directory")
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		writeFileError(w, err)
-		return
-	}
-	if fi.IsDir() {
-		writeError(w, http.StatusBadRequest, "Cannot read a directory")
-		return
-	}
 	size := fi.Size()
 	if offset == -1 || offset >= size {
 		writeJSON(w, map[string]any{"data": "", "offset": min(max(offset, size), size)})
@@ -254,27 +239,40 @@ func (a *Agent) serveRead(w http.ResponseWriter, r *http.Request) {
 
 // serveDownload is /files/download?path=: the raw file as an attachment.
 func (a *Agent) serveDownload(w http.ResponseWriter, r *http.Request) {
-	_, resolved, err := resolveSandboxPath(a.paths.sandboxRoot(), r.URL.Query().Get("path"))
-	if err != nil {
-		writeFileError(w, err)
-		return
-	}
-	f, err := os.Open(resolved)
-	if err != nil {
-		writeFileError(w, &fileError{http.StatusNotFound, "No such file or directory"})
+	f, fi, resolved, ok := a.openSandboxFile(w, r.URL.Query().Get("path"), "Cannot download a directory")
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		writeFileError(w, err)
-		return
-	}
-	if fi.IsDir() {
-		writeError(w, http.StatusBadRequest, "Cannot download a directory")
-		return
-	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filepath.Base(resolved)}))
 	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// openSandboxFile resolves path inside the sandbox root and opens it as a
+// regular file, answering the error itself (403/404, or 400 with isDirMsg
+// for a directory) when it cannot; ok is false then.
+func (a *Agent) openSandboxFile(w http.ResponseWriter, path, isDirMsg string) (f *os.File, fi os.FileInfo, resolved string, ok bool) {
+	_, resolved, err := resolveSandboxPath(a.paths.sandboxRoot(), path)
+	if err != nil {
+		writeFileError(w, err)
+		return nil, nil, "", false
+	}
+	f, err = os.Open(resolved)
+	if err != nil {
+		writeFileError(w, &fileError{http.StatusNotFound, "No such file or directory"})
+		return nil, nil, "", false
+	}
+	fi, err = f.Stat()
+	if err != nil {
+		f.Close()
+		writeFileError(w, err)
+		return nil, nil, "", false
+	}
+	if fi.IsDir() {
+		f.Close()
+		writeError(w, http.StatusBadRequest, isDirMsg)
+		return nil, nil, "", false
+	}
+	return f, fi, resolved, true
 }

@@ -83,7 +83,7 @@ func startMasterZK(ctx context.Context, o masterOptions, log *slog.Logger, lv *s
 			}
 			self := m.Info()
 			standby(self)
-			if err := leadOnce(ctx, zk, m, &current, log); err != nil {
+			if err := leadOnce(ctx, zk, m, &current, func() { standby(self) }, log); err != nil {
 				log.Error("leadership ended; serving as a standby and campaigning again", "err", err)
 			}
 			if ctx.Err() != nil {
@@ -101,7 +101,7 @@ func startMasterZK(ctx context.Context, o masterOptions, log *slog.Logger, lv *s
 
 // leadOnce campaigns with m's MasterInfo and, once elected, runs m until
 // leadership is lost or ctx ends.
-func leadOnce(ctx context.Context, zk *store.ZK, m *master.Master, current *atomic.Pointer[http.Handler], log *slog.Logger) error {
+func leadOnce(ctx context.Context, zk *store.ZK, m *master.Master, current *atomic.Pointer[http.Handler], toStandby func(), log *slog.Logger) error {
 	info, _ := json.Marshal(m.Info())
 	l, err := zk.Elector("").Campaign(ctx, info)
 	if err != nil {
@@ -122,6 +122,10 @@ func leadOnce(ctx context.Context, zk *store.ZK, m *master.Master, current *atom
 	go func() { runErr <- m.Run(mctx) }()
 	select {
 	case <-l.Lost():
+		// Stop answering as the leader at once: standby first, then stop
+		// the master, which closes its framework and agent streams so that
+		// they look for the new leader.
+		toStandby()
 		stopMaster()
 		<-runErr
 		return fmt.Errorf("lost leadership in ZooKeeper")

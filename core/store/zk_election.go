@@ -562,12 +562,24 @@ func (z *ZK) watchLeader(ctx context.Context, group string, out chan<- []byte) {
 				return
 			}
 		}
-		select {
-		case <-watch:
-		case <-ctx.Done():
-			return
-		case <-z.closing:
-			return
+		// The client fires watches on session expiry but not on a mere
+		// disconnect, and a session cannot expire while the ensemble has no
+		// quorum: re-read at least every session timeout so that a lost
+		// ensemble turns into "no leader" instead of a stale one.
+	wait:
+		for {
+			select {
+			case <-watch:
+				break wait
+			case <-time.After(z.opts.SessionTimeout):
+				if z.conn.State() != zk.StateHasSession {
+					break wait
+				}
+			case <-ctx.Done():
+				return
+			case <-z.closing:
+				return
+			}
 		}
 	}
 }

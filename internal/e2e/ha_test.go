@@ -143,11 +143,10 @@ func TestMasterFailoverLoop(t *testing.T) {
 	)
 	launchOne := func(n int) {
 		id := "ha-" + strconv.Itoa(n)
-		fw.launch(id, "sleep 1000")
+		fw.launchRetrying(id, "sleep 1000")
 		mu.Lock()
 		launched[id]++
 		mu.Unlock()
-		fw.waitState(id, mesos.TaskRunning)
 	}
 	next := 0
 	launchOne(next)

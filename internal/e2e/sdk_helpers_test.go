@@ -43,6 +43,16 @@ func startFramework(t *testing.T, masterURL string, info mesos.FrameworkInfo) *t
 			tf.updates <- st
 		},
 		ErrorFunc: func(ctx context.Context, c *scheduler.Client, msg string) { tf.errs <- msg },
+		// Offers die with the stream that carried them (Mesos semantics).
+		DisconnectedFunc: func(ctx context.Context, c *scheduler.Client, err error) {
+			for {
+				select {
+				case <-tf.offers:
+				default:
+					return
+				}
+			}
+		},
 	}
 	c, err := scheduler.New(scheduler.Config{Master: masterURL, Framework: info, Handler: h, AutoAck: true,
 		Logger: slog.New(slog.DiscardHandler), MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
@@ -128,4 +138,40 @@ func statesOf(sts []mesos.TaskStatus) string {
 		s += fmt.Sprintf("%s(%s %q) ", st.State, st.Reason, st.Message)
 	}
 	return s
+}
+
+// launchRetrying launches id and, when the offer turned out to be stale
+// (TASK_DROPPED or TASK_LOST with REASON_INVALID_OFFERS: the task never
+// started, e.g. the offer came from a master that has since failed over),
+// launches it again on a fresh offer. It returns once the task runs.
+func (tf *testFramework) launchRetrying(id, cmd string) mesos.TaskStatus {
+	tf.t.Helper()
+	for attempt := 0; attempt < 5; attempt++ {
+		tf.launch(id, cmd)
+		deadline := time.After(30 * time.Second)
+		for {
+			tf.mu.Lock()
+			var last *mesos.TaskStatus
+			if sts := tf.statuses[id]; len(sts) > 0 {
+				last = &sts[len(sts)-1]
+			}
+			tf.mu.Unlock()
+			if last != nil && last.State == mesos.TaskRunning {
+				return *last
+			}
+			if last != nil && last.Reason == mesos.ReasonInvalidOffers {
+				tf.mu.Lock()
+				delete(tf.statuses, id)
+				tf.mu.Unlock()
+				break
+			}
+			select {
+			case <-tf.updates:
+			case <-deadline:
+				tf.t.Fatalf("task %s never reached TASK_RUNNING; saw %s", id, statesOf(tf.statuses[id]))
+			}
+		}
+	}
+	tf.t.Fatalf("task %s: every offer was stale", id)
+	return mesos.TaskStatus{}
 }

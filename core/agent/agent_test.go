@@ -257,7 +257,10 @@ func TestTaskGroupFailureKillsTheRest(t *testing.T) {
 
 func TestStateEndpoint(t *testing.T) {
 	fm := newFakeMaster(t)
-	ta := startAgent(t, fm, t.TempDir(), func(c *Config) { c.Flags = map[string]string{"port": "5051"} })
+	ta := startAgent(t, fm, t.TempDir(), func(c *Config) {
+		c.Flags = map[string]string{"port": "5051"}
+		c.KillTasksOnStop = true // leave no process behind
+	})
 	id := ta.waitRegistered()
 	fw := testFramework("fw1")
 	fw.User = ta.agentUser

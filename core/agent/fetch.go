@@ -24,6 +24,21 @@ func taskURIs(ti *mesos.TaskInfo) []mesos.URI {
 	return ti.Command.URIs
 }
 
+// fetchForTask fetches a task's URIs into its sandbox; a kill of the task
+// cancels the fetch (the launch then reports the kill).
+func (a *Agent) fetchForTask(ctx context.Context, t *task, uris []mesos.URI, user string) error {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.mu.Lock()
+	if t.kill != nil {
+		a.mu.Unlock()
+		return nil // reported as killed during launch
+	}
+	t.cancelLaunch = cancel
+	a.mu.Unlock()
+	return a.fetch(fctx, uris, t.sandbox, user)
+}
+
 // fetch fetches uris into sandbox (owned by user when the agent runs as
 // root and user is set), appending the fetcher's log to the sandbox's
 // stderr as Mesos' fetcher does. It runs outside the agent's lock.

@@ -99,7 +99,7 @@ func checkKilledUnhealthy(t *testing.T, fm *fakeMaster, taskID string) {
 
 func TestHTTPHealthCheck(t *testing.T) {
 	fm := newFakeMaster(t)
-	ta := startAgent(t, fm, t.TempDir(), nil)
+	ta := startAgent(t, fm, t.TempDir(), func(c *Config) { c.KillTasksOnStop = true })
 	ta.waitRegistered()
 	port := freePort(t)
 	stop := filepath.Join(t.TempDir(), "stop")
@@ -121,7 +121,7 @@ func TestHTTPHealthCheck(t *testing.T) {
 
 func TestTCPHealthCheck(t *testing.T) {
 	fm := newFakeMaster(t)
-	ta := startAgent(t, fm, t.TempDir(), nil)
+	ta := startAgent(t, fm, t.TempDir(), func(c *Config) { c.KillTasksOnStop = true })
 	ta.waitRegistered()
 	port := freePort(t)
 	stop := filepath.Join(t.TempDir(), "stop")
@@ -140,7 +140,7 @@ func TestTCPHealthCheck(t *testing.T) {
 // A COMMAND health check runs in the task's sandbox with its environment.
 func TestCommandHealthCheck(t *testing.T) {
 	fm := newFakeMaster(t)
-	ta := startAgent(t, fm, t.TempDir(), nil)
+	ta := startAgent(t, fm, t.TempDir(), func(c *Config) { c.KillTasksOnStop = true })
 	ta.waitRegistered()
 	ti := shellTask("cmdhc", "touch healthy-flag; exec sleep 600")
 	ti.Command.Environment = &mesos.Environment{Variables: []mesos.EnvVariable{{Name: "TASK_VAR", Value: "task"}}}
@@ -160,7 +160,7 @@ func TestCommandHealthCheck(t *testing.T) {
 // A general COMMAND check reports its exit code whenever it changes.
 func TestGeneralCommandCheck(t *testing.T) {
 	fm := newFakeMaster(t)
-	ta := startAgent(t, fm, t.TempDir(), nil)
+	ta := startAgent(t, fm, t.TempDir(), func(c *Config) { c.KillTasksOnStop = true })
 	ta.waitRegistered()
 	ti := shellTask("checked", "echo 3 > code; exec sleep 600")
 	code := `exit "$(cat code)"`

@@ -296,16 +296,9 @@ func (a *Agent) runTaskGroup(fwInfo mesos.FrameworkInfo, exInfo mesos.ExecutorIn
 // with prepare, its run), fetches its URIs, launches its container,
 // reports it running, starts its checks and waits for it to end.
 func (a *Agent) runTaskContainer(ctx context.Context, t *task, in launchInfo, prepare func() error) {
-	// A kill during the launch cancels what can take long (the fetch).
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	a.mu.Lock()
-	t.cancelLaunch = cancel
-	a.mu.Unlock()
-
 	spec, err := a.prepareTask(ctx, t, in, prepare)
 	if uris := taskURIs(&t.info); err == nil && len(uris) > 0 {
-		err = a.fetch(lctx, uris, t.sandbox, spec.User)
+		err = a.fetchForTask(ctx, t, uris, spec.User)
 	}
 	if !acquire(ctx, a.launchSlots) {
 		return

@@ -110,8 +110,8 @@ type task struct {
 	group int
 	// delivered: a custom executor got the task (LAUNCH sent).
 	delivered bool
-	// cancelLaunch stops a launch in progress (its fetch) when the task is
-	// killed; nil once the launch decided.
+	// cancelLaunch stops the fetch of a task being launched when the task
+	// is killed; nil otherwise.
 	cancelLaunch context.CancelFunc
 	// stopChecks stops the task's health check and general check.
 	stopChecks context.CancelFunc

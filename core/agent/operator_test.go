@@ -45,7 +45,10 @@ func (ta *testAgent) operator(typ string) agentResponse {
 
 func TestOperatorAPI(t *testing.T) {
 	fm := newFakeMaster(t)
-	ta := startAgent(t, fm, t.TempDir(), func(c *Config) { c.Flags["isolation"] = "posix/cpu,posix/mem" })
+	ta := startAgent(t, fm, t.TempDir(), func(c *Config) {
+		c.Flags["isolation"] = "posix/cpu,posix/mem"
+		c.KillTasksOnStop = true // leave no process behind
+	})
 	id := ta.waitRegistered()
 	fw := testFramework("fw1")
 	fm.send(runTaskEvent(fw, shellTask("op-run", "sleep 600")))
@@ -131,7 +134,7 @@ func TestOperatorAPI(t *testing.T) {
 
 func TestMonitorStatisticsLimits(t *testing.T) {
 	fm := newFakeMaster(t)
-	ta := startAgent(t, fm, t.TempDir(), nil)
+	ta := startAgent(t, fm, t.TempDir(), func(c *Config) { c.KillTasksOnStop = true })
 	ta.waitRegistered()
 	fm.send(runTaskEvent(testFramework("fw1"), shellTask("mon", "sleep 600")))
 	fm.waitState("mon", mesos.TaskRunning)

@@ -75,7 +75,8 @@ func TestAgentRestartReconnect(t *testing.T) {
 	fm.setAutoAck(true)
 	a2 := startAgent(t, fm, work, func(c *Config) {
 		c.ExecutorReregistrationTimeout = 10 * time.Second
-		c.Port = a1.cfg.Port // the executor knows the agent by its endpoint
+		c.Port = a1.cfg.Port     // the executor knows the agent by its endpoint
+		c.KillTasksOnStop = true // leave no process behind
 	})
 	if got := a2.waitRegistered(); got != id {
 		t.Fatalf("restarted agent ID = %q, want %q", got, id)
@@ -202,7 +203,7 @@ func TestKillTasksOnStop(t *testing.T) {
 
 func TestReregisterAfterStreamLossAndPing(t *testing.T) {
 	fm := newFakeMaster(t)
-	a := startAgent(t, fm, t.TempDir(), nil)
+	a := startAgent(t, fm, t.TempDir(), func(c *Config) { c.KillTasksOnStop = true })
 	id := a.waitRegistered()
 
 	// PING is answered with PONG.

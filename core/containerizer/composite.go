@@ -145,12 +145,18 @@ func (m *Composite) Recover(ctx context.Context, checkpoints []Checkpoint) error
 	byKind := make(map[string][]Checkpoint)
 	var errs []error
 	for _, cp := range checkpoints {
-		if m.byKind(cp.Kind) == nil {
+		target := m.byKind(cp.Kind)
+		if target == nil && cp.Kind == PosixKind {
+			// The cgroups containerizer re-attaches posix containers (an
+			// agent upgraded from posix to cgroups isolation keeps its tasks).
+			target = m.byKind(CgroupsKind)
+		}
+		if target == nil {
 			errs = append(errs, fmt.Errorf("container %s: checkpoint of kind %q, but the enabled containerizers are %s",
 				cp.ContainerID, cp.Kind, m.Kind()))
 			continue
 		}
-		byKind[cp.Kind] = append(byKind[cp.Kind], cp)
+		byKind[target.Kind()] = append(byKind[target.Kind()], cp)
 	}
 	done, cancel := context.WithCancel(ctx)
 	cancel()

@@ -90,7 +90,9 @@ func (f *fakeC) Recover(_ context.Context, cps []containerizer.Checkpoint) error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, cp := range cps {
-		if cp.Kind != f.kind {
+		// Like the real ones, the cgroups containerizer also re-attaches
+		// posix containers.
+		if cp.Kind != f.kind && (f.kind != "cgroups" || cp.Kind != "posix") {
 			return fmt.Errorf("%s got a %s checkpoint", f.kind, cp.Kind)
 		}
 		f.held[cp.ContainerID] = true
@@ -224,6 +226,19 @@ func TestCompositeRecover(t *testing.T) {
 	}
 	if _, err := m2.Wait(ctx, "p1"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestCompositeRecoverPosixUnderCgroups: an agent that ran with posix
+// isolation and now runs docker,mesos with cgroups keeps its tasks.
+func TestCompositeRecoverPosixUnderCgroups(t *testing.T) {
+	ctx := context.Background()
+	m := containerizer.NewComposite(newFake("docker", true), newFake("cgroups", false))
+	if err := m.Recover(ctx, []containerizer.Checkpoint{{ContainerID: "old", Kind: "posix"}}); err != nil {
+		t.Fatalf("Recover: %v", err)
+	}
+	if term, err := m.Wait(ctx, "old"); err != nil || term.Message != "cgroups" {
+		t.Fatalf("Wait(old) = %+v, %v; want it routed to cgroups", term, err)
 	}
 }
 

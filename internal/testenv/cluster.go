@@ -37,6 +37,8 @@ type ClusterOptions struct {
 	AgentConfig func(i int, c *agent.Config)
 	// Logs shows the cluster's logs in the test output.
 	Logs bool
+	// NewContainerizer builds an agent's containerizer (default: posix).
+	NewContainerizer func(t testing.TB, logger *slog.Logger) containerizer.Containerizer
 }
 
 // Cluster is a running in-process cluster.
@@ -55,6 +57,7 @@ type AgentProc struct {
 	WorkDir string
 	port    int
 	cfg     agent.Config
+	newCz   func(t testing.TB, logger *slog.Logger) containerizer.Containerizer
 	agent   *agent.Agent
 	stop    func()
 }
@@ -124,7 +127,7 @@ func StartCluster(t testing.TB, opts ClusterOptions) *Cluster {
 		if opts.AgentConfig != nil {
 			opts.AgentConfig(i, &cfg)
 		}
-		ap := &AgentProc{WorkDir: cfg.WorkDir, cfg: cfg}
+		ap := &AgentProc{WorkDir: cfg.WorkDir, cfg: cfg, newCz: opts.NewContainerizer}
 		ap.Start(t)
 		c.Agents = append(c.Agents, ap)
 	}
@@ -155,6 +158,9 @@ func (a *AgentProc) Start(t testing.TB) {
 	cfg := a.cfg
 	cfg.Port = a.port
 	cfg.Containerizer = containerizer.NewPosix(cfg.Logger)
+	if a.newCz != nil {
+		cfg.Containerizer = a.newCz(t, cfg.Logger)
+	}
 	ag, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)

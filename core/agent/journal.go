@@ -173,6 +173,15 @@ func (j *journal) cycle(ctx context.Context) {
 		barriers = nil
 	}
 	for wait := j.retryMin; err != nil; wait = min(2*wait, j.retryMax) {
+		// Barriers that arrived while syncs fail learn it too, instead of
+		// waiting behind this retry loop.
+		j.mu.Lock()
+		late := j.barriers
+		j.barriers = nil
+		j.mu.Unlock()
+		for _, b := range late {
+			b <- err
+		}
 		j.log.Error("syncing checkpoints failed; status updates wait until it succeeds", "err", err, "retry_in", wait)
 		if !sleepCtx(ctx, wait) {
 			return

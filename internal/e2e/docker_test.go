@@ -26,7 +26,11 @@ const dockerTestImage = "strata-test-busybox:latest"
 func TestDockerBridgeTask(t *testing.T) {
 	testenv.RequireDocker(t)
 	testenv.BuildBusyboxImage(t, dockerTestImage)
+	// A host port nothing else on this machine uses right now (other test
+	// packages run clusters with the default 31000+ range in parallel).
+	hostPort := freeTCPPort(t)
 	cl := testenv.StartCluster(t, testenv.ClusterOptions{
+		AgentResources: fmt.Sprintf("cpus:4;mem:4096;disk:4096;ports:[%d-%d]", hostPort, hostPort),
 		NewContainerizer: func(t testing.TB, log *slog.Logger) containerizer.Containerizer {
 			cfg := containerizer.DefaultDockerConfig()
 			cfg.RemoveDelay, cfg.KillOrphans = 0, false

@@ -93,3 +93,23 @@ func (f *cliFramework) waitFinished(t *testing.T, id string) {
 	}
 	t.Fatalf("task %s did not finish", id)
 }
+
+// stopTakingOffers suppresses offers and declines the ones already held,
+// so that other frameworks (Marathon) get the agents' resources.
+func (f *cliFramework) stopTakingOffers(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if err := f.c.Suppress(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case o := <-f.offers:
+			if err := f.c.Decline(ctx, []mesos.OfferID{o.ID}, scheduler.RefuseSeconds(3600)); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			return
+		}
+	}
+}

@@ -173,6 +173,7 @@ func TestDevAndTools(t *testing.T) {
 	}
 
 	// Marathon runs inside strata dev: an app POSTed as Marathon JSON runs.
+	sched.stopTakingOffers(t)
 	marathon := "http://127.0.0.1:" + strconv.Itoa(mport)
 	resp, err := http.Post(marathon+"/v2/apps", "application/json",
 		strings.NewReader(`{"id":"/dev/hello","cmd":"echo hi; sleep 1000","cpus":0.1,"mem":32,"instances":2}`))

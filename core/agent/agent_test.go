@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"github.com/strata-sched/strata/internal/ci"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -331,9 +332,7 @@ func TestStateEndpoint(t *testing.T) {
 }
 
 func TestTaskRunsAsFrameworkUser(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("switching users needs root")
-	}
+	ci.RequireRoot(t, "switching users needs root")
 	work := t.TempDir()
 	for _, dir := range []string{filepath.Dir(work), work} { // let the task's user reach its sandbox
 		if err := os.Chmod(dir, 0o755); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/strata-sched/strata/internal/ci"
 	"runtime"
 	"strings"
 	"sync"
@@ -244,7 +245,7 @@ func TestCompositeRecoverPosixUnderCgroups(t *testing.T) {
 
 func TestCompositeOnlyPosixRejectsDocker(t *testing.T) {
 	if runtime.GOOS != "linux" {
-		t.Skip("posix needs Linux")
+		ci.SkipOrFail(t, "posix needs Linux")
 	}
 	m := containerizer.NewComposite(containerizer.NewPosix(nil))
 	spec := containerizer.Spec{

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/strata-sched/strata/internal/ci"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -187,12 +188,10 @@ func TestPosixArgv0(t *testing.T) {
 
 func TestPosixUser(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("switching users needs root")
-	}
+	ci.RequireRoot(t, "switching users needs root")
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
-		t.Skipf("no user nobody: %v", err)
+		ci.SkipOrFail(t, "no user nobody: %v", err)
 	}
 	// nobody must be able to enter the sandbox and reach RunDir.
 	base, err := os.MkdirTemp("", "strata-posix-user-")

@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"github.com/strata-sched/strata/internal/ci"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -28,15 +29,6 @@ import (
 	"github.com/strata-sched/strata/core/mesos"
 )
 
-// skipOrFail skips a test whose prerequisite is missing, except under
-// CI=true where a missing prerequisite fails the run.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // server serves files from a map and counts requests per path.
 type server struct {
@@ -205,7 +197,7 @@ func gzipBytes(b []byte) []byte {
 func compressWith(t *testing.T, name string, b []byte) []byte {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
-		skipOrFail(t, "%s not installed: %v", name, err)
+		ci.SkipOrFail(t, "%s not installed: %v", name, err)
 	}
 	cmd := exec.Command(name, "-c")
 	cmd.Stdin = bytes.NewReader(b)
@@ -831,11 +823,11 @@ func TestLinksInsideAccepted(t *testing.T) {
 
 func TestChownToUser(t *testing.T) {
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root to chown")
+		ci.SkipOrFail(t, "needs root to chown")
 	}
 	u, err := user.Lookup("nobody")
 	if err != nil {
-		skipOrFail(t, "no user nobody: %v", err)
+		ci.SkipOrFail(t, "no user nobody: %v", err)
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	srv := newServer(t)
@@ -878,9 +870,7 @@ func TestChownToUser(t *testing.T) {
 }
 
 func TestUnknownUser(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("users matter only when running as root")
-	}
+	ci.RequireRoot(t, "users matter only when running as root")
 	sb, _ := sandbox(t)
 	err := newFetcher(t, fetcher.Config{}).Fetch(t.Context(), []mesos.URI{{Value: "/etc/hostname"}}, sb, "no-such-user-strata", nil)
 	if err == nil {

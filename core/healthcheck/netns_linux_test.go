@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/strata-sched/strata/internal/ci"
 	"net"
 	"os"
 	"os/exec"
@@ -18,31 +19,22 @@ import (
 	"github.com/strata-sched/strata/core/mesos"
 )
 
-// skipOrFail skips when a prerequisite is missing, except under CI=true
-// where a missing prerequisite fails the run.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // netns creates a network namespace with loopback up and returns its path;
 // it is deleted when the test ends.
 func netns(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "network namespaces need root")
+		ci.SkipOrFail(t, "network namespaces need root")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		skipOrFail(t, "ip (iproute2) not installed: %v", err)
+		ci.SkipOrFail(t, "ip (iproute2) not installed: %v", err)
 	}
 	b := make([]byte, 4)
 	rand.Read(b)
 	name := "strata-hc-test-" + hex.EncodeToString(b)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		skipOrFail(t, "ip netns add: %v: %s", err, out)
+		ci.SkipOrFail(t, "ip netns add: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {

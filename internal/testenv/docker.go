@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/strata-sched/strata/internal/ci"
 	"io"
 	"net"
 	"net/http"
@@ -42,10 +43,7 @@ const testImageRecipe = "busybox-v1"
 // missing skips the test, or fails it under CI=true, naming what to install.
 func missing(t testing.TB, what, install string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is missing (CI=true: not skipping): %s", what, install)
-	}
-	t.Skipf("%s is missing: %s", what, install)
+	ci.SkipOrFail(t, "%s is missing: %s", what, install)
 }
 
 // dockerHTTP returns a client that talks to the engine's unix socket.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/strata-sched/strata/internal/ci"
 	"io"
 	"net"
 	"os"
@@ -75,10 +76,7 @@ func StartZooKeeper(t testing.TB, n int) *ZKEnsemble {
 	}
 	java, cp, err := findZooKeeper()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("testenv: %v; %s", err, zkInstallHint)
-		}
-		t.Skipf("testenv: %v; %s", err, zkInstallHint)
+		ci.SkipOrFail(t, "testenv: %v; %s", err, zkInstallHint)
 	}
 
 	e := &ZKEnsemble{t: t, java: java, cp: cp}

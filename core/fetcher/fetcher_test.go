@@ -29,7 +29,6 @@ import (
 	"github.com/strata-sched/strata/core/mesos"
 )
 
-
 // server serves files from a map and counts requests per path.
 type server struct {
 	*httptest.Server

@@ -19,7 +19,6 @@ import (
 	"github.com/strata-sched/strata/core/mesos"
 )
 
-
 // netns creates a network namespace with loopback up and returns its path;
 // it is deleted when the test ends.
 func netns(t *testing.T) string {

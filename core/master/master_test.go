@@ -302,8 +302,6 @@ func TestAgentUnreachableAndReturn(t *testing.T) {
 		s.nextUpdate()
 	}
 	launchOn(pa, "pa-task")
-	zero := mesos.Double(0)
-	_ = zero
 	launchOn(legacy, "legacy-task")
 
 	// Stop answering pings: drop the stream.

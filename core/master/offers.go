@@ -279,9 +279,6 @@ func (m *Master) validateTask(f *framework, a *agent, ti *mesos.TaskInfo, res me
 	if err := mesos.ValidateID(ti.TaskID.Value); err != nil {
 		return fmt.Errorf("Task ID '%s' is invalid: %w", ti.TaskID.Value, err)
 	}
-	if ti.Name == "" && false {
-		return fmt.Errorf("Task has no name")
-	}
 	if t := f.tasks[ti.TaskID.Value]; t != nil {
 		return fmt.Errorf("Task has duplicate ID: %s", ti.TaskID.Value)
 	}
@@ -349,7 +346,7 @@ func (m *Master) launch(f *framework, a *agent, role string, remaining mesos.Res
 			a.available = a.available.Minus(execRes.Unallocated())
 		}
 	}
-	t := m.addTask(f, a, role, &ti)
+	m.addTask(f, a, role, &ti)
 	remaining = remaining.Minus(res).Minus(execRes)
 	ev := mesos.AgentEvent{Type: mesos.AgentEventRunTask}
 	ev.RunTask = &struct {
@@ -358,7 +355,6 @@ func (m *Master) launch(f *framework, a *agent, role string, remaining mesos.Res
 	}{f.info, ti}
 	a.stream.Send(ev)
 	m.metrics.inc("master/messages_launch_tasks")
-	_ = t
 	return remaining
 }
 

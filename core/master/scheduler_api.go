@@ -259,7 +259,6 @@ func (m *Master) disconnectFramework(f *framework) {
 func (m *Master) updateFrameworkInfo(f *framework, info mesos.FrameworkInfo) {
 	id := mesos.FrameworkID{Value: f.id}
 	info.ID = &id
-	old := f.info.EffectiveRoles()
 	f.info = info
 	// Offers for roles the framework left are rescinded.
 	for _, o := range f.offers {
@@ -267,7 +266,6 @@ func (m *Master) updateFrameworkInfo(f *framework, info mesos.FrameworkInfo) {
 			m.rescindOffer(o, false)
 		}
 	}
-	_ = old
 }
 
 // handleCall runs one non-SUBSCRIBE call for f with m.mu held and returns the

@@ -94,12 +94,19 @@ func (m *Master) registerAgent(w http.ResponseWriter, r *http.Request, reg *meso
 	if reg.AgentInfo.ID != nil {
 		id = reg.AgentInfo.ID.Value
 	}
+	refusal := ""
 	if id != "" && m.gone[id] {
+		refusal = "Agent " + id + " has been marked gone by an operator; it must start with a new work dir"
+	} else if mid, down := m.downMachine(reg.AgentInfo.Hostname, remoteIP(r)); down {
+		refusal = fmt.Sprintf("Agent attempted to register from machine '%s' which is DOWN for maintenance; "+
+			"bring it up (STOP_MAINTENANCE or POST /master/machine/up) first", mid)
+	}
+	if refusal != "" {
 		m.mu.Unlock()
 		startStream(w, s)
 		s.Send(mesos.AgentEvent{Type: mesos.AgentEventError, Error: &struct {
 			Message string `json:"message"`
-		}{"Agent " + id + " has been marked gone by an operator; it must start with a new work dir"}})
+		}{refusal}})
 		s.Close()
 		s.serve(w, r)
 		return
@@ -148,7 +155,7 @@ func (m *Master) registerAgent(w http.ResponseWriter, r *http.Request, reg *meso
 	} else {
 		m.metrics.inc("master/slave_registrations")
 	}
-	a.info, a.version = info, reg.Version
+	a.info, a.version, a.ip = info, reg.Version, remoteIP(r)
 	a.total = info.Resources
 	a.stream, a.connected, a.pongs, a.recovered = s, true, 0, false
 	// REGISTERED is always the first event on the stream.

@@ -141,6 +141,7 @@ type Master struct {
 	admitted    map[string]bool // agents in the registry
 	opSubs      map[*stream]bool
 	metrics     counters
+	maint       maintenance
 
 	kick chan struct{} // requests an allocation run
 }
@@ -160,7 +161,8 @@ type agent struct {
 	pongs        int  // pings unanswered
 	registered   time.Time
 	reregistered time.Time
-	recovered    bool // known from the registry, not yet re-registered
+	recovered    bool   // known from the registry, not yet re-registered
+	ip           string // the address it registered from (its machine's IP)
 }
 
 type taskKey struct{ fw, task string }
@@ -298,6 +300,9 @@ func (m *Master) Recover(ctx context.Context) error {
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("master: reading registry quotas: %w", err)
+	}
+	if err := m.recoverMaintenance(ctx); err != nil {
+		return err
 	}
 	m.log.Info("recovered registry", "agents", len(m.admitted), "gone", len(m.gone), "weights", len(m.weights), "quotas", len(m.quotas))
 	return nil

@@ -38,6 +38,7 @@ func (m *Master) allocate() {
 		m.metrics.add("master/messages_offers", float64(len(offers)))
 		f.stream.Send(mesos.Event{Type: mesos.EventOffers, Offers: &mesos.EventOffersBody{Offers: offers}})
 	}
+	m.sendInverseOffers()
 }
 
 // snapshot builds the allocator's input from the master's state.
@@ -115,6 +116,7 @@ func (m *Master) offerMessage(o *offer, f *framework, a *agent) mesos.Offer {
 	for eid := range a.executors[f.id] {
 		msg.ExecutorIDs = append(msg.ExecutorIDs, mesos.ExecutorID{Value: eid})
 	}
+	msg.Unavailability = m.agentUnavailability(a)
 	return msg
 }
 

@@ -131,6 +131,7 @@ func (m *Master) routeOperator(r chi.Router) {
 	r.Get("/master/weights", m.serveV0(func() any { return m.weightInfos() }))
 	r.Put("/master/weights", op.servePutWeights)
 	r.Get("/master/quota", m.serveV0(func() any { return m.quotaStatus() }))
+	op.routeMaintenance(r)
 
 	r.Get("/metrics/snapshot", m.serveSnapshot)
 	r.Handle("/metrics", m.prometheusHandler())
@@ -329,10 +330,30 @@ func (op *operatorAPI) serveAPI(w http.ResponseWriter, r *http.Request) {
 		done(m.setAgentActive(call.ReactivateAgent.AgentID.Value, true), http.StatusOK)
 	case "SUBSCRIBE":
 		m.serveOperatorSubscribe(w, r)
+	case "GET_MAINTENANCE_STATUS":
+		respond(true, func() { alloc(&resp.GetMaintenanceStatus).Status = m.maintenanceStatus() })
+	case "GET_MAINTENANCE_SCHEDULE":
+		respond(true, func() { alloc(&resp.GetMaintenanceSchedule).Schedule = m.maint.schedule })
+	case "UPDATE_MAINTENANCE_SCHEDULE":
+		if call.UpdateMaintenanceSchedule == nil {
+			missing("update_maintenance_schedule")
+			return
+		}
+		done(op.updateMaintenanceSchedule(call.UpdateMaintenanceSchedule.Schedule), http.StatusOK)
+	case "START_MAINTENANCE":
+		if call.StartMaintenance == nil {
+			missing("start_maintenance")
+			return
+		}
+		done(op.startMaintenance(call.StartMaintenance.Machines), http.StatusOK)
+	case "STOP_MAINTENANCE":
+		if call.StopMaintenance == nil {
+			missing("stop_maintenance")
+			return
+		}
+		done(op.stopMaintenance(call.StopMaintenance.Machines), http.StatusOK)
 	case "LIST_FILES", "READ_FILE", "GET_OPERATIONS", "CREATE_VOLUMES", "DESTROY_VOLUMES",
-		"GROW_VOLUME", "SHRINK_VOLUME", "GET_MAINTENANCE_STATUS", "GET_MAINTENANCE_SCHEDULE",
-		"UPDATE_MAINTENANCE_SCHEDULE", "START_MAINTENANCE", "STOP_MAINTENANCE", "DRAIN_AGENT",
-		"SET_QUOTA", "REMOVE_QUOTA":
+		"GROW_VOLUME", "SHRINK_VOLUME", "DRAIN_AGENT", "SET_QUOTA", "REMOVE_QUOTA":
 		textError(w, http.StatusNotImplemented, fmt.Sprintf("Operator call '%s' is not supported by this master", call.Type))
 	default:
 		textError(w, http.StatusBadRequest, fmt.Sprintf("Failed to validate master::Call: unknown call type '%s'", call.Type))

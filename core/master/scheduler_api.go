@@ -339,8 +339,11 @@ func (m *Master) handleCall(f *framework, c *mesos.Call) (int, string) {
 		m.publishFramework("FRAMEWORK_UPDATED", f)
 		m.requestAllocation()
 		return http.StatusOK, ""
-	case mesos.CallRequest, mesos.CallAcceptInverseOffers, mesos.CallDeclineInverseOffers,
-		mesos.CallReconcileOperations, mesos.CallAcknowledgeOperationStatus:
+	case mesos.CallAcceptInverseOffers:
+		m.answerInverseOffers(f, c.AcceptInverseOffers, mesos.InverseOfferAccept)
+	case mesos.CallDeclineInverseOffers:
+		m.answerInverseOffers(f, c.DeclineInverseOffers, mesos.InverseOfferDecline)
+	case mesos.CallRequest, mesos.CallReconcileOperations, mesos.CallAcknowledgeOperationStatus:
 		// Accepted and ignored, as the built-in allocator does.
 	}
 	return http.StatusAccepted, ""

@@ -44,6 +44,15 @@ type OperatorCall struct {
 	ReactivateAgent *struct {
 		AgentID AgentID `json:"agent_id"`
 	} `json:"reactivate_agent,omitempty"`
+	UpdateMaintenanceSchedule *struct {
+		Schedule MaintenanceSchedule `json:"schedule"`
+	} `json:"update_maintenance_schedule,omitempty"`
+	StartMaintenance *struct {
+		Machines []MachineID `json:"machines"`
+	} `json:"start_maintenance,omitempty"`
+	StopMaintenance *struct {
+		Machines []MachineID `json:"machines"`
+	} `json:"stop_maintenance,omitempty"`
 	ListFiles *struct {
 		Path string `json:"path"`
 	} `json:"list_files,omitempty"`
@@ -93,6 +102,12 @@ type OperatorResponse struct {
 		StartTime   float64    `json:"start_time"`
 		ElectedTime float64    `json:"elected_time"`
 	} `json:"get_master,omitempty"`
+	GetMaintenanceStatus *struct {
+		Status MaintenanceStatus `json:"status"`
+	} `json:"get_maintenance_status,omitempty"`
+	GetMaintenanceSchedule *struct {
+		Schedule MaintenanceSchedule `json:"schedule"`
+	} `json:"get_maintenance_schedule,omitempty"`
 	GetQuota *struct {
 		Status struct {
 			Infos   []json.RawMessage `json:"infos,omitempty"`

@@ -136,10 +136,13 @@ type Event struct {
 	Subscribed *EventSubscribedBody `json:"subscribed,omitempty"`
 	Offers     *EventOffersBody     `json:"offers,omitempty"`
 	Rescind    *EventRescindBody    `json:"rescind,omitempty"`
-	Update     *EventUpdateBody     `json:"update,omitempty"`
-	Message    *EventMessageBody    `json:"message,omitempty"`
-	Failure    *EventFailureBody    `json:"failure,omitempty"`
-	Error      *EventErrorBody      `json:"error,omitempty"`
+
+	InverseOffers       *EventInverseOffersBody       `json:"inverse_offers,omitempty"`
+	RescindInverseOffer *EventRescindInverseOfferBody `json:"rescind_inverse_offer,omitempty"`
+	Update              *EventUpdateBody              `json:"update,omitempty"`
+	Message             *EventMessageBody             `json:"message,omitempty"`
+	Failure             *EventFailureBody             `json:"failure,omitempty"`
+	Error               *EventErrorBody               `json:"error,omitempty"`
 }
 
 type EventSubscribedBody struct {

@@ -948,6 +948,8 @@ type Offer struct {
 	Attributes     []Attribute     `json:"attributes,omitempty"`
 	ExecutorIDs    []ExecutorID    `json:"executor_ids,omitempty"`
 	AllocationInfo *AllocationInfo `json:"allocation_info,omitempty"`
+	// Unavailability is set on offers from machines scheduled for maintenance.
+	Unavailability *Unavailability `json:"unavailability,omitempty"`
 }
 
 type URL struct {

@@ -401,6 +401,8 @@ func (c *Client) dispatch(ctx context.Context, ev *mesos.Event) error {
 		}
 	case mesos.EventHeartbeat:
 		h.Heartbeat(ctx, c)
+	case mesos.EventInverseOffers, mesos.EventRescindInverseOffer:
+		dispatchInverse(ctx, c, h, ev)
 	default:
 		c.log.Debug("ignoring event", "type", ev.Type)
 	}

@@ -68,6 +68,10 @@ type HandlerFuncs struct {
 	HeartbeatFunc    func(ctx context.Context, c *Client)
 	DisconnectedFunc func(ctx context.Context, c *Client, err error)
 	KnownTasksFunc   func() []mesos.ReconcileTask
+
+	// Maintenance (InverseOfferHandler).
+	InverseOffersFunc       func(ctx context.Context, c *Client, offers []mesos.InverseOffer)
+	RescindInverseOfferFunc func(ctx context.Context, c *Client, id mesos.OfferID)
 }
 
 var (

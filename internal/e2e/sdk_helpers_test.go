@@ -19,6 +19,7 @@ type testFramework struct {
 	offers  chan mesos.Offer
 	updates chan mesos.TaskStatus
 	errs    chan string
+	inverse chan mesos.InverseOffer
 	cancel  context.CancelFunc
 	done    chan error
 
@@ -29,7 +30,8 @@ type testFramework struct {
 func startFramework(t *testing.T, masterURL string, info mesos.FrameworkInfo) *testFramework {
 	t.Helper()
 	tf := &testFramework{t: t, offers: make(chan mesos.Offer, 100), updates: make(chan mesos.TaskStatus, 1000),
-		errs: make(chan string, 10), done: make(chan error, 1), statuses: map[string][]mesos.TaskStatus{}}
+		errs: make(chan string, 10), inverse: make(chan mesos.InverseOffer, 100), done: make(chan error, 1),
+		statuses: map[string][]mesos.TaskStatus{}}
 	h := scheduler.HandlerFuncs{
 		OffersFunc: func(ctx context.Context, c *scheduler.Client, offers []mesos.Offer) {
 			for _, o := range offers {
@@ -43,6 +45,11 @@ func startFramework(t *testing.T, masterURL string, info mesos.FrameworkInfo) *t
 			tf.updates <- st
 		},
 		ErrorFunc: func(ctx context.Context, c *scheduler.Client, msg string) { tf.errs <- msg },
+		InverseOffersFunc: func(ctx context.Context, c *scheduler.Client, ios []mesos.InverseOffer) {
+			for _, io := range ios {
+				tf.inverse <- io
+			}
+		},
 		// Offers die with the stream that carried them (Mesos semantics).
 		DisconnectedFunc: func(ctx context.Context, c *scheduler.Client, err error) {
 			for {

@@ -41,6 +41,7 @@ func (m *Master) agentState(a *agent) mesos.AgentState {
 		PID:            "slave(1)@" + a.info.Hostname + ":" + itoa(int(a.info.Port)),
 		RegisteredTime: timeInfo(a.registered), ReregisteredTime: timeInfo(a.reregistered),
 		TotalResources: a.total, AllocatedResources: allocated, OfferedResources: offered,
+		DrainInfo: m.maint.drains[a.id],
 	}
 }
 

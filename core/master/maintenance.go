@@ -46,6 +46,11 @@ type maintenance struct {
 	// refused holds when a framework that answered may get the next
 	// inverse offer for an agent (the answer's refuse_seconds).
 	refused map[fwAgent]time.Time
+
+	// drains are the agents being drained (DRAIN_AGENT), by agent ID;
+	// drainOp finishes drains (registry writes, mark gone) off m.mu.
+	drains  map[string]*mesos.DrainInfo
+	drainOp *operatorAPI
 }
 
 type fwAgent struct{ fw, agent string }
@@ -68,12 +73,16 @@ func (mt *maintenance) init() {
 		mt.outstanding = map[fwAgent]string{}
 		mt.statuses = map[mesos.MachineID]map[string]mesos.InverseOfferStatus{}
 		mt.refused = map[fwAgent]time.Time{}
+		mt.drains = map[string]*mesos.DrainInfo{}
 	}
 }
 
 // recoverMaintenance loads the schedule and the DOWN machines; m.mu held.
 func (m *Master) recoverMaintenance(ctx context.Context) error {
 	m.maint.init()
+	if err := m.recoverDrains(ctx); err != nil {
+		return err
+	}
 	kv, err := m.cfg.Store.Get(ctx, keyMaintenance)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil

@@ -229,3 +229,69 @@ func TestMachineIDMatches(t *testing.T) {
 		}
 	}
 }
+
+func TestDrainAgent(t *testing.T) {
+	for _, markGone := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reactivate", true: "mark_gone"}[markGone], func(t *testing.T) {
+			c := opCluster(t, nil)
+			a, s := launchOne(t, c, fw("drained"))
+			if code, body := c.opCall(map[string]any{"type": "DRAIN_AGENT", "drain_agent": map[string]any{
+				"agent_id": map[string]string{"value": "nope"}}}); code != http.StatusBadRequest || !strings.Contains(body, "Unknown agent") {
+				t.Fatalf("drain an unknown agent: %d %s", code, body)
+			}
+			code, body := c.opCall(map[string]any{"type": "DRAIN_AGENT", "drain_agent": map[string]any{
+				"agent_id": map[string]string{"value": a.id}, "max_grace_period": map[string]int64{"nanoseconds": int64(time.Second)},
+				"mark_gone": markGone}})
+			if code != http.StatusOK {
+				t.Fatalf("DRAIN_AGENT: %d %s", code, body)
+			}
+			// The agent is told to kill its task within the capped grace period.
+			kill := a.nextEvent(mesos.AgentEventKillTask).KillTask
+			if kill.TaskID.Value != "t1" || kill.KillPolicy == nil || kill.KillPolicy.GracePeriod.Nanoseconds != int64(time.Second) {
+				t.Fatalf("kill: %+v", kill)
+			}
+			sl := c.opGet("/master/slaves")
+			if dig(t, sl, "slaves", 0, "deactivated") != true || dig(t, sl, "slaves", 0, "drain_info", "state") != mesos.DrainStateDraining {
+				t.Fatalf("draining slave: %v", dig(t, sl, "slaves", 0))
+			}
+			a.update(s.id, "t1", mesos.TaskKilled, []byte("0123456789abcdef"))
+			upd := s.nextUpdate()
+			if code, body := s.call(mesos.Call{Type: mesos.CallAcknowledge, Acknowledge: &mesos.CallAcknowledgeBody{AgentID: *upd.AgentID, TaskID: upd.TaskID, UUID: upd.UUID}}); code != http.StatusAccepted {
+				t.Fatalf("ack %+v: %d %s", upd, code, body)
+			}
+
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if markGone {
+					if _, err := c.store.Get(context.Background(), keyGone+a.id); err == nil {
+						break
+					}
+				} else if resp, _ := c.opQuery("GET_AGENTS"); len(resp.GetAgents.Agents) == 1 &&
+					resp.GetAgents.Agents[0].DrainInfo != nil && resp.GetAgents.Agents[0].DrainInfo.State == mesos.DrainStateDrained {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("agent never finished draining")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if markGone {
+				return
+			}
+			if _, err := c.store.Get(context.Background(), keyDraining+a.id); err != nil {
+				t.Fatalf("drain not in the registry: %v", err)
+			}
+			if code, body := c.opCall(map[string]any{"type": "REACTIVATE_AGENT", "reactivate_agent": map[string]any{
+				"agent_id": map[string]string{"value": a.id}}}); code != http.StatusOK {
+				t.Fatalf("REACTIVATE_AGENT: %d %s", code, body)
+			}
+			sl = c.opGet("/master/slaves")
+			if slave := dig(t, sl, "slaves", 0).(map[string]any); slave["active"] != true || slave["drain_info"] != nil {
+				t.Fatalf("reactivated slave: %v", slave)
+			}
+			if _, err := c.store.Get(context.Background(), keyDraining+a.id); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("drain left in the registry: %v", err)
+			}
+		})
+	}
+}

@@ -403,6 +403,7 @@ func (m *Master) housekeeping() {
 			m.removeFramework(f, "framework failover timeout expired")
 		}
 	}
+	m.checkDrains()
 }
 
 // now returns the master clock.

@@ -327,7 +327,13 @@ func (op *operatorAPI) serveAPI(w http.ResponseWriter, r *http.Request) {
 			missing("reactivate_agent.agent_id")
 			return
 		}
-		done(m.setAgentActive(call.ReactivateAgent.AgentID.Value, true), http.StatusOK)
+		done(op.reactivateAgent(call.ReactivateAgent.AgentID.Value), http.StatusOK)
+	case "DRAIN_AGENT":
+		if call.DrainAgent == nil || call.DrainAgent.AgentID.Value == "" {
+			missing("drain_agent.agent_id")
+			return
+		}
+		done(op.drainAgent(call.DrainAgent.AgentID.Value, call.DrainAgent.MaxGracePeriod, call.DrainAgent.MarkGone), http.StatusOK)
 	case "SUBSCRIBE":
 		m.serveOperatorSubscribe(w, r)
 	case "GET_MAINTENANCE_STATUS":
@@ -353,7 +359,7 @@ func (op *operatorAPI) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		done(op.stopMaintenance(call.StopMaintenance.Machines), http.StatusOK)
 	case "LIST_FILES", "READ_FILE", "GET_OPERATIONS", "CREATE_VOLUMES", "DESTROY_VOLUMES",
-		"GROW_VOLUME", "SHRINK_VOLUME", "DRAIN_AGENT", "SET_QUOTA", "REMOVE_QUOTA":
+		"GROW_VOLUME", "SHRINK_VOLUME", "SET_QUOTA", "REMOVE_QUOTA":
 		textError(w, http.StatusNotImplemented, fmt.Sprintf("Operator call '%s' is not supported by this master", call.Type))
 	default:
 		textError(w, http.StatusBadRequest, fmt.Sprintf("Failed to validate master::Call: unknown call type '%s'", call.Type))

@@ -220,6 +220,7 @@ type v0Slave struct {
 	UnreservedResources v0Resources            `json:"unreserved_resources"`
 	Active              bool                   `json:"active"`
 	Deactivated         bool                   `json:"deactivated"`
+	DrainInfo           *mesos.DrainInfo       `json:"drain_info,omitempty"`
 	Version             string                 `json:"version"`
 	Capabilities        []string               `json:"capabilities"`
 }
@@ -375,7 +376,7 @@ func (m *Master) slaveV0(a *agent, v *view) v0Slave {
 		Resources: a.total.V0(), UsedResources: agentUsed(a).V0(), OfferedResources: v.offered[a.id].V0(),
 		ReservedResources: reserved, UnreservedResources: unreserved(a.total).V0(),
 		Active: a.connected && a.active, Deactivated: !a.active, Version: a.version,
-		Capabilities: []string{},
+		Capabilities: []string{}, DrainInfo: m.maint.drains[a.id],
 	}
 }
 

@@ -179,3 +179,22 @@ type EventInverseOffersBody struct {
 type EventRescindInverseOfferBody struct {
 	InverseOfferID OfferID `json:"inverse_offer_id"`
 }
+
+// Agent drain states (mesos.v1.DrainState).
+const (
+	DrainStateDraining = "DRAINING"
+	DrainStateDrained  = "DRAINED"
+)
+
+// DrainConfig is mesos.v1.DrainConfig: how DRAIN_AGENT kills and what
+// happens once the agent is empty.
+type DrainConfig struct {
+	MaxGracePeriod *DurationInfo `json:"max_grace_period,omitempty"`
+	MarkGone       bool          `json:"mark_gone,omitempty"`
+}
+
+// DrainInfo is mesos.v1.DrainInfo, shown on agents being drained.
+type DrainInfo struct {
+	State  string      `json:"state"`
+	Config DrainConfig `json:"config"`
+}

@@ -53,6 +53,11 @@ type OperatorCall struct {
 	StopMaintenance *struct {
 		Machines []MachineID `json:"machines"`
 	} `json:"stop_maintenance,omitempty"`
+	DrainAgent *struct {
+		AgentID        AgentID       `json:"agent_id"`
+		MaxGracePeriod *DurationInfo `json:"max_grace_period,omitempty"`
+		MarkGone       bool          `json:"mark_gone,omitempty"`
+	} `json:"drain_agent,omitempty"`
 	ListFiles *struct {
 		Path string `json:"path"`
 	} `json:"list_files,omitempty"`
@@ -156,6 +161,7 @@ type AgentState struct {
 	AgentInfo          AgentInfo  `json:"agent_info"`
 	Active             bool       `json:"active"`
 	Deactivated        bool       `json:"deactivated"`
+	DrainInfo          *DrainInfo `json:"drain_info,omitempty"`
 	Version            string     `json:"version"`
 	PID                string     `json:"pid,omitempty"`
 	RegisteredTime     *TimeInfo  `json:"registered_time,omitempty"`

@@ -105,3 +105,41 @@ func TestMaintenanceOnRealAgent(t *testing.T) {
 		t.Fatalf("status after UP: %v %+v", err, st)
 	}
 }
+
+// TestDrainAgentOnRealAgent drains a real agent: its tasks are killed (a
+// task that ignores SIGTERM within the capped grace period), the agent ends
+// DRAINED and deactivated, and REACTIVATE_AGENT puts it back in service.
+func TestDrainAgentOnRealAgent(t *testing.T) {
+	cl := testenv.StartCluster(t, testenv.ClusterOptions{})
+	fw := startFramework(t, cl.MasterURL, info("drained", mesos.CapTaskKillingState))
+	fw.launch("stubborn", `trap '' TERM; while :; do sleep 0.1; done`, func(ti *mesos.TaskInfo) {
+		ti.KillPolicy = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(time.Hour)}}
+	})
+	run := fw.waitState("stubborn", mesos.TaskRunning)
+	postJSON(t, cl.MasterURL+"/api/v1", map[string]any{"type": "DRAIN_AGENT", "drain_agent": map[string]any{
+		"agent_id": run.AgentID, "max_grace_period": map[string]int64{"nanoseconds": int64(time.Second)}}})
+	drainAt := time.Now()
+	fw.waitState("stubborn", mesos.TaskKilled)
+	t.Logf("killed %v after DRAIN_AGENT", time.Since(drainAt))
+
+	type slaves struct {
+		Slaves []struct {
+			Active    bool             `json:"active"`
+			DrainInfo *mesos.DrainInfo `json:"drain_info"`
+		} `json:"slaves"`
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		var sl slaves
+		if err := testenv.GetJSON(cl.MasterURL+"/master/slaves", &sl); err != nil {
+			return err
+		}
+		if len(sl.Slaves) != 1 || sl.Slaves[0].Active || sl.Slaves[0].DrainInfo == nil ||
+			sl.Slaves[0].DrainInfo.State != mesos.DrainStateDrained {
+			return fmt.Errorf("slaves %+v", sl)
+		}
+		return nil
+	})
+	postJSON(t, cl.MasterURL+"/api/v1", map[string]any{"type": "REACTIVATE_AGENT",
+		"reactivate_agent": map[string]any{"agent_id": run.AgentID}})
+	fw.launchRetrying("after", "sleep 1000") // the offer held before the drain was rescinded
+}

@@ -22,6 +22,8 @@ func addMasterFlags(fs *pflag.FlagSet, o *masterOptions) {
 	durationFlag(fs, &o.agentPingTimeout, "agent_ping_timeout", 15*time.Second, "interval between agent pings; a missed pong counts as a timeout")
 	fs.IntVar(&o.maxAgentPingTimeouts, "max_agent_ping_timeouts", 5, "missed pings after which an agent is unreachable")
 	durationFlag(fs, &o.allocationInterval, "allocation_interval", time.Second, "interval between batch allocations")
+	durationFlag(fs, &o.agentReregisterTimeout, "agent_reregister_timeout", 10*time.Minute,
+		"after a failover, how long agents in the registry have to re-register before they are marked unreachable")
 	fs.StringVar(&o.zk, "zk", "", "ZooKeeper URL for replicated masters, zk://[user:pass@]host1:2181,host2:2181/path (default: embedded store in --work_dir)")
 	durationFlag(fs, &o.zkSessionTimeout, "zk_session_timeout", 10*time.Second, "ZooKeeper session timeout")
 	fs.IntVar(&o.quorum, "quorum", 0, "accepted for parity with Mesos (ZooKeeper provides the quorum)")

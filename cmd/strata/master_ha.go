@@ -163,6 +163,7 @@ func newMaster(o masterOptions, st store.Store, log *slog.Logger, lv *slog.Level
 		Flags: o.flags, Cluster: o.cluster, AllocationInterval: o.allocationInterval,
 		OfferTimeout: o.offerTimeout, AgentPingTimeout: o.agentPingTimeout,
 		MaxAgentPingTimeouts: o.maxAgentPingTimeouts, Weights: weights, Roles: roles, LevelVar: lv,
+		AgentReregisterTimeout: o.agentReregisterTimeout,
 	})
 }
 

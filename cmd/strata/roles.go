@@ -31,6 +31,7 @@ type masterOptions struct {
 	ip, hostname, workDir, cluster, weights, roles, logLevel string
 	port                                                     int
 	offerTimeout, agentPingTimeout, allocationInterval       time.Duration
+	agentReregisterTimeout                                   time.Duration
 	maxAgentPingTimeouts                                     int
 	flags                                                    map[string]string
 	// profiling mounts /debug/pprof/ on the master's port (strata dev only).

@@ -42,6 +42,10 @@ type Config struct {
 	HeartbeatInterval             time.Duration // 15s
 	MaxCompletedFrameworks        int           // 50
 	MaxCompletedTasksPerFramework int           // 1000
+	// AgentReregisterTimeout is how long agents known from the registry
+	// have to re-register after this master recovered it before they are
+	// marked unreachable (Mesos' --agent_reregister_timeout, 10 mins).
+	AgentReregisterTimeout time.Duration
 	// Weights from --weights (role -> weight); the registry's stored weights win.
 	Weights map[string]float64
 	// Roles whitelist (--roles, deprecated); empty allows any role.
@@ -87,6 +91,9 @@ func (c *Config) validate() error {
 	}
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = 15 * time.Second
+	}
+	if c.AgentReregisterTimeout <= 0 {
+		c.AgentReregisterTimeout = 10 * time.Minute
 	}
 	if c.MaxCompletedFrameworks <= 0 {
 		c.MaxCompletedFrameworks = 50
@@ -142,6 +149,9 @@ type Master struct {
 	opSubs      map[*stream]bool
 	metrics     counters
 	maint       maintenance
+	// recoveredAt is when Recover read the registry; agents it listed
+	// must re-register within AgentReregisterTimeout of it.
+	recoveredAt time.Time
 
 	kick chan struct{} // requests an allocation run
 }
@@ -163,6 +173,11 @@ type agent struct {
 	reregistered time.Time
 	recovered    bool   // known from the registry, not yet re-registered
 	ip           string // the address it registered from (its machine's IP)
+	// lost holds tasks of frameworks without PARTITION_AWARE that were
+	// reported TASK_LOST while the agent was unreachable and that the
+	// master told the agent to kill when it came back: their updates are
+	// acknowledged by the master and never reach the framework.
+	lost map[taskKey]bool
 }
 
 type taskKey struct{ fw, task string }
@@ -304,6 +319,10 @@ func (m *Master) Recover(ctx context.Context) error {
 	if err := m.recoverMaintenance(ctx); err != nil {
 		return err
 	}
+	if err := m.recoverUnreachable(ctx); err != nil {
+		return err
+	}
+	m.recoveredAt = m.now()
 	m.log.Info("recovered registry", "agents", len(m.admitted), "gone", len(m.gone), "weights", len(m.weights), "quotas", len(m.quotas))
 	return nil
 }
@@ -404,6 +423,7 @@ func (m *Master) housekeeping() {
 		}
 	}
 	m.checkDrains()
+	m.expireRecoveredAgents(now)
 }
 
 // now returns the master clock.

@@ -24,6 +24,9 @@ func addMasterFlags(fs *pflag.FlagSet, o *masterOptions) {
 	durationFlag(fs, &o.allocationInterval, "allocation_interval", time.Second, "interval between batch allocations")
 	durationFlag(fs, &o.agentReregisterTimeout, "agent_reregister_timeout", 10*time.Minute,
 		"after a failover, how long agents in the registry have to re-register before they are marked unreachable")
+	durationFlag(fs, &o.registryMaxAgentAge, "registry_max_agent_age", 14*24*time.Hour, "unreachable agents older than this leave the registry")
+	fs.IntVar(&o.registryMaxAgentCount, "registry_max_agent_count", 102400, "at most this many unreachable agents stay in the registry (oldest leave first)")
+	durationFlag(fs, &o.registryGCInterval, "registry_gc_interval", 15*time.Minute, "how often unreachable agents are pruned from the registry")
 	fs.StringVar(&o.zk, "zk", "", "ZooKeeper URL for replicated masters, zk://[user:pass@]host1:2181,host2:2181/path (default: embedded store in --work_dir)")
 	durationFlag(fs, &o.zkSessionTimeout, "zk_session_timeout", 10*time.Second, "ZooKeeper session timeout")
 	fs.IntVar(&o.quorum, "quorum", 0, "accepted for parity with Mesos (ZooKeeper provides the quorum)")

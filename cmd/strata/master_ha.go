@@ -163,7 +163,8 @@ func newMaster(o masterOptions, st store.Store, log *slog.Logger, lv *slog.Level
 		Flags: o.flags, Cluster: o.cluster, AllocationInterval: o.allocationInterval,
 		OfferTimeout: o.offerTimeout, AgentPingTimeout: o.agentPingTimeout,
 		MaxAgentPingTimeouts: o.maxAgentPingTimeouts, Weights: weights, Roles: roles, LevelVar: lv,
-		AgentReregisterTimeout: o.agentReregisterTimeout,
+		AgentReregisterTimeout: o.agentReregisterTimeout, RegistryMaxAgentAge: o.registryMaxAgentAge,
+		RegistryMaxAgentCount: o.registryMaxAgentCount, RegistryGCInterval: o.registryGCInterval,
 	})
 }
 

@@ -32,6 +32,8 @@ type masterOptions struct {
 	port                                                     int
 	offerTimeout, agentPingTimeout, allocationInterval       time.Duration
 	agentReregisterTimeout                                   time.Duration
+	registryMaxAgentAge, registryGCInterval                  time.Duration
+	registryMaxAgentCount                                    int
 	maxAgentPingTimeouts                                     int
 	flags                                                    map[string]string
 	// profiling mounts /debug/pprof/ on the master's port (strata dev only).

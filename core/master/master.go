@@ -46,6 +46,12 @@ type Config struct {
 	// have to re-register after this master recovered it before they are
 	// marked unreachable (Mesos' --agent_reregister_timeout, 10 mins).
 	AgentReregisterTimeout time.Duration
+	// Registry garbage collection of unreachable agents (Mesos'
+	// --registry_max_agent_age 2 weeks, --registry_max_agent_count 102400,
+	// --registry_gc_interval 15 mins).
+	RegistryMaxAgentAge   time.Duration
+	RegistryMaxAgentCount int
+	RegistryGCInterval    time.Duration
 	// Weights from --weights (role -> weight); the registry's stored weights win.
 	Weights map[string]float64
 	// Roles whitelist (--roles, deprecated); empty allows any role.
@@ -94,6 +100,15 @@ func (c *Config) validate() error {
 	}
 	if c.AgentReregisterTimeout <= 0 {
 		c.AgentReregisterTimeout = 10 * time.Minute
+	}
+	if c.RegistryMaxAgentAge <= 0 {
+		c.RegistryMaxAgentAge = 14 * 24 * time.Hour
+	}
+	if c.RegistryMaxAgentCount <= 0 {
+		c.RegistryMaxAgentCount = 102400
+	}
+	if c.RegistryGCInterval <= 0 {
+		c.RegistryGCInterval = 15 * time.Minute
 	}
 	if c.MaxCompletedFrameworks <= 0 {
 		c.MaxCompletedFrameworks = 50
@@ -152,6 +167,8 @@ type Master struct {
 	// recoveredAt is when Recover read the registry; agents it listed
 	// must re-register within AgentReregisterTimeout of it.
 	recoveredAt time.Time
+	// lastRegistryGC is when the unreachable agents were last pruned.
+	lastRegistryGC time.Time
 
 	kick chan struct{} // requests an allocation run
 }
@@ -424,6 +441,7 @@ func (m *Master) housekeeping() {
 	}
 	m.checkDrains()
 	m.expireRecoveredAgents(now)
+	m.gcRegistry(now)
 }
 
 // now returns the master clock.

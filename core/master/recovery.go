@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -29,6 +30,62 @@ func (m *Master) recoverUnreachable(ctx context.Context) error {
 		m.unreachable[id] = time.Unix(0, mark.TimestampNS)
 	}
 	return nil
+}
+
+// gcRegistry forgets unreachable agents older than RegistryMaxAgentAge,
+// and the oldest beyond RegistryMaxAgentCount, every RegistryGCInterval
+// (Mesos' registry GC): their marks and admissions leave the registry, and
+// reconciling their tasks answers TASK_UNKNOWN (TASK_LOST without
+// PARTITION_AWARE). m.mu held; the deletes run off the lock.
+func (m *Master) gcRegistry(now time.Time) {
+	if now.Sub(m.lastRegistryGC) < m.cfg.RegistryGCInterval {
+		return
+	}
+	m.lastRegistryGC = now
+	type mark struct {
+		id string
+		at time.Time
+	}
+	marks := make([]mark, 0, len(m.unreachable))
+	for id, at := range m.unreachable {
+		marks = append(marks, mark{id, at})
+	}
+	sort.Slice(marks, func(i, j int) bool { return marks[i].at.Before(marks[j].at) })
+	excess := len(marks) - m.cfg.RegistryMaxAgentCount
+	var pruned []string
+	for i, mk := range marks {
+		if i >= excess && now.Sub(mk.at) < m.cfg.RegistryMaxAgentAge {
+			continue
+		}
+		pruned = append(pruned, mk.id)
+		delete(m.unreachable, mk.id)
+		delete(m.admitted, mk.id)
+		for _, f := range m.frameworks {
+			for tid, t := range f.unreachable {
+				if t.AgentID.Value == mk.id {
+					delete(f.unreachable, tid)
+					f.completed = append(f.completed, t)
+				}
+			}
+		}
+	}
+	if len(pruned) == 0 {
+		return
+	}
+	m.log.Info("registry GC: forgot unreachable agents", "agents", len(pruned),
+		"max_agent_age", m.cfg.RegistryMaxAgentAge, "max_agent_count", m.cfg.RegistryMaxAgentCount)
+	st, log := m.cfg.Store, m.log
+	go func() {
+		for _, id := range pruned {
+			for _, key := range []string{keyUnreachable + id, keyAgents + id} {
+				ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+				if err := st.Delete(ctx, key, store.AnyVersion); err != nil && !errors.Is(err, store.ErrNotFound) {
+					log.Warn("registry GC: delete failed", "key", key, "err", err)
+				}
+				cancel()
+			}
+		}
+	}()
 }
 
 // expireRecoveredAgents marks unreachable the agents the registry listed

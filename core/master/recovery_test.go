@@ -74,3 +74,46 @@ func TestRecoveredAgentsExpire(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRegistryGC: unreachable agents older than the maximum age, and the
+// oldest beyond the maximum count, leave the registry.
+func TestRegistryGC(t *testing.T) {
+	c := newTestCluster(t, func(cfg *Config) {
+		cfg.RegistryMaxAgentAge = time.Hour
+		cfg.RegistryMaxAgentCount = 2
+		cfg.RegistryGCInterval = 50 * time.Millisecond
+	})
+	now := time.Now()
+	ages := map[string]time.Duration{"a-2h": 2 * time.Hour, "a-30m": 30 * time.Minute, "a-20m": 20 * time.Minute, "a-10m": 10 * time.Minute}
+	for id, age := range ages {
+		b, _ := json.Marshal(mesos.AgentInfo{Hostname: id, ID: &mesos.AgentID{Value: id}})
+		c.store.Put(context.Background(), keyAgents+id, b, store.AnyVersion)
+		b, _ = json.Marshal(map[string]int64{"timestamp_ns": now.Add(-age).UnixNano()})
+		c.store.Put(context.Background(), keyUnreachable+id, b, store.AnyVersion)
+	}
+	if err := c.m.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(key string) bool {
+		_, err := c.store.Get(context.Background(), key)
+		return err == nil
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for exists(keyUnreachable+"a-2h") || exists(keyAgents+"a-2h") || exists(keyUnreachable+"a-30m") || exists(keyAgents+"a-30m") {
+		if time.Now().After(deadline) {
+			t.Fatal("old unreachable agents were not collected")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, id := range []string{"a-20m", "a-10m"} {
+		if !exists(keyUnreachable+id) || !exists(keyAgents+id) {
+			t.Errorf("%s was collected but is young and within the count", id)
+		}
+	}
+	s := c.subscribe(fw("legacy"))
+	s.call(mesos.Call{Type: mesos.CallReconcile, Reconcile: &mesos.CallReconcileBody{
+		Tasks: []mesos.ReconcileTask{{TaskID: mesos.TaskID{Value: "t"}, AgentID: &mesos.AgentID{Value: "a-2h"}}}}})
+	if st := s.nextUpdate(); st.State != mesos.TaskLost {
+		t.Fatalf("reconcile on a collected agent: %+v", st)
+	}
+}

@@ -13,7 +13,7 @@
 //	deploy   deployment plans and the rolling-restart arithmetic (pure)
 //	sched    offer matching, TaskInfo building, launch backoff (pure)
 //	health   Marathon-run HTTP/HTTPS/TCP health checks and readiness checks
-//	events   the event bus and the /v2/events SSE stream
+//	events   the event bus, the /v2/events SSE stream and HTTP callbacks (/v2/eventSubscriptions)
 //	engine   the scheduler shell: state in memory, store writes, deployments
 //	api      the /v2 REST API (chi)
 //
@@ -28,6 +28,13 @@
 //	          │                        │             ▼
 //	          └── leadership lost / ◄──┴──── offers, updates, ticks, API calls
 //	              ctx ends: stop everything, drop the state
+//
+// A restart or a new leader loses nothing: besides apps, groups,
+// deployments and instances, the store keeps each app's lastTaskFailure and
+// launch backoff, each task's Marathon health check results (written when
+// they change, not on every probe) and the callback subscriptions. /ping,
+// /metrics and /logging (the log level, switched at run time through
+// Config.LevelVar) are answered by every instance itself.
 //
 // Strata extensions (additive JSON fields that Marathon clients ignore):
 // "message" on /v2/queue entries and on /v2/deployments currentActions says

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ type Config struct {
 	// of HTTPAddr).
 	Hostname string
 	Logger   *slog.Logger
+	// LevelVar is the level of Logger's handler; POST /logging switches
+	// it at run time (nil: /logging cannot change the level).
+	LevelVar *slog.LevelVar
 	// FrameworkName defaults to "marathon".
 	FrameworkName string
 	// User runs tasks that name none (default "root").
@@ -122,6 +126,9 @@ type Marathon struct {
 	engine  *engine.Engine
 	node    *ha.Node
 	handler http.Handler
+	// callbacks delivers events to /v2/eventSubscriptions URLs while
+	// leading.
+	callbacks *events.Callbacks
 }
 
 // New validates cfg and builds a Marathon; nothing runs before Run.
@@ -148,9 +155,14 @@ func New(cfg Config) (*Marathon, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Marathon{cfg: cfg, log: log, repo: repo, bus: bus, engine: e, node: node}
+	callbacks, err := events.NewCallbacks(events.CallbackConfig{Bus: bus, Store: repo, Logger: log, Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	m := &Marathon{cfg: cfg, log: log, repo: repo, bus: bus, engine: e, node: node, callbacks: callbacks}
 	apiHandler := api.New(api.Config{
 		Engine: e, Bus: bus, Leader: leadership{node}, App: appCfg, Logger: log, Heartbeat: cfg.EventHeartbeat,
+		Callbacks: callbacks, LevelVar: cfg.LevelVar,
 		Info: api.Info{
 			Name: "marathon", Version: Version, Buildref: "strata", Master: cfg.Master, FrameworkName: cfg.FrameworkName,
 			Role: cfg.Role, User: cfg.User, Hostname: cfg.Hostname, ZK: cfg.ZK, HTTPPort: portOf(cfg.HTTPAddr),
@@ -171,7 +183,7 @@ func New(cfg Config) (*Marathon, error) {
 // servedLocally lists what every instance answers itself, leader or not.
 func servedLocally(r *http.Request) bool {
 	switch {
-	case r.URL.Path == "/ping", strings.HasPrefix(r.URL.Path, "/metrics"):
+	case r.URL.Path == "/ping", strings.HasPrefix(r.URL.Path, "/metrics"), r.URL.Path == "/logging":
 		return true
 	case r.URL.Path == "/v2/leader" && r.Method == http.MethodGet:
 		return true
@@ -203,15 +215,18 @@ func (m *Marathon) lead(ctx context.Context) error {
 		return fmt.Errorf("marathon: loading state: %w", err)
 	}
 	e := m.engine
-	roles := []string{m.cfg.Role}
+	// MULTI_ROLE: subscribed with every role the apps use; the engine
+	// changes the set with UPDATE_FRAMEWORK as apps come and go.
+	info := mesos.FrameworkInfo{
+		User: m.cfg.User, Name: m.cfg.FrameworkName, FailoverTimeout: mesos.Double(m.cfg.FailoverTimeout.Seconds()),
+		Checkpoint: true, Roles: e.Roles(), Hostname: m.cfg.Hostname, WebuiURL: "http://" + m.cfg.HTTPAddr,
+		Capabilities: []mesos.Capability{{Type: mesos.CapPartitionAware}, {Type: mesos.CapTaskKillingState}, {Type: mesos.CapMultiRole}},
+	}
 	idStore := ha.IDStore{Store: m.cfg.Store, Key: m.repo.FrameworkIDKey()}
+	drv := &roleDriver{info: info}
 	client, err := scheduler.New(scheduler.Config{
-		Master: m.cfg.Master,
-		Framework: mesos.FrameworkInfo{
-			User: m.cfg.User, Name: m.cfg.FrameworkName, FailoverTimeout: mesos.Double(m.cfg.FailoverTimeout.Seconds()),
-			Checkpoint: true, Roles: roles, Hostname: m.cfg.Hostname, WebuiURL: "http://" + m.cfg.HTTPAddr,
-			Capabilities: []mesos.Capability{{Type: mesos.CapPartitionAware}, {Type: mesos.CapTaskKillingState}, {Type: mesos.CapMultiRole}},
-		},
+		Master:           m.cfg.Master,
+		Framework:        info,
 		AutoAck:          true,
 		Logger:           m.log,
 		FrameworkIDStore: idStore,
@@ -222,7 +237,7 @@ func (m *Marathon) lead(ctx context.Context) error {
 					master = fmt.Sprintf("%s:%d", mi.Hostname, mi.Port)
 				}
 				m.log.Info("subscribed", "framework_id", ev.FrameworkID.Value, "master", master)
-				e.Subscribed(ctx, c, ev.FrameworkID.Value, master)
+				e.Subscribed(ctx, drv, ev.FrameworkID.Value, master)
 			},
 			OffersFunc: func(ctx context.Context, c *scheduler.Client, offers []mesos.Offer) { e.Offers(ctx, c, offers) },
 			UpdateFunc: func(ctx context.Context, c *scheduler.Client, st mesos.TaskStatus) { e.Update(ctx, c, st) },
@@ -242,8 +257,10 @@ func (m *Marathon) lead(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	drv.Client = client
 	var wg sync.WaitGroup
 	wg.Go(func() { e.Run(ctx) })
+	wg.Go(func() { m.callbacks.Run(ctx) })
 	err = client.Run(ctx)
 	cancel()
 	wg.Wait()
@@ -259,6 +276,34 @@ func (m *Marathon) lead(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// roleDriver is the engine's driver: the scheduler client, plus
+// engine.RoleUpdater through UPDATE_FRAMEWORK.
+type roleDriver struct {
+	*scheduler.Client
+
+	mu   sync.Mutex
+	info mesos.FrameworkInfo // as the master last accepted it
+}
+
+var _ engine.RoleUpdater = (*roleDriver)(nil)
+
+// UpdateRoles subscribes the framework with roles (sorted) unless it
+// already is.
+func (d *roleDriver) UpdateRoles(ctx context.Context, roles []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if slices.Equal(d.info.Roles, roles) {
+		return nil
+	}
+	info := d.info
+	info.Roles = slices.Clone(roles)
+	if err := d.Client.UpdateFramework(ctx, info); err != nil {
+		return fmt.Errorf("marathon: subscribing with roles %v: %w", roles, err)
+	}
+	d.info = info
+	return nil
 }
 
 // leadership adapts ha.Node to api.Leadership.

@@ -22,6 +22,9 @@ type marathonOptions struct {
 	httpPort                                                               int
 	failoverTimeout, killDrain                                             time.Duration
 	localPortMin, localPortMax                                             int
+	// levelVar is the level switch of the logger Marathon is given; POST
+	// /logging changes it (nil: the level is fixed).
+	levelVar *slog.LevelVar
 }
 
 func addMarathonFlags(cmd *cobra.Command, o *marathonOptions) {
@@ -51,10 +54,11 @@ func newMarathonCmd() *cobra.Command {
 			if err := applyEnv(cmd); err != nil {
 				return err
 			}
-			log, _, err := newLogger(o.logLevel)
+			log, lv, err := newLogger(o.logLevel)
 			if err != nil {
 				return err
 			}
+			o.levelVar = lv
 			addr, run, err := startMarathon(cmd.Context(), o, log)
 			if err != nil {
 				return err
@@ -113,7 +117,7 @@ func startMarathon(ctx context.Context, o marathonOptions, log *slog.Logger) (ad
 	}
 	advertised := net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	m, err := marathon.New(marathon.Config{
-		Master: o.master, Store: st, Elector: el, HTTPAddr: advertised, Hostname: host, Logger: log,
+		Master: o.master, Store: st, Elector: el, HTTPAddr: advertised, Hostname: host, Logger: log, LevelVar: o.levelVar,
 		FrameworkName: o.frameworkName, User: o.user, Role: o.role, FailoverTimeout: o.failoverTimeout,
 		ZK: o.zk, ServicePortMin: o.localPortMin, ServicePortMax: o.localPortMax, KillDrain: o.killDrain,
 	})

@@ -170,6 +170,7 @@ func newDevCmd() *cobra.Command {
 			mopts := devMarathonOptions(maddr, mo.ip, workDir)
 			mopts.httpPort = marathonPort
 			mopts.hostname = mo.hostname
+			mopts.levelVar = lv // shared with the master: one process, one log level
 			marathonAddr, runMarathon, err := startMarathon(ctx, mopts, log.With("role", "marathon"))
 			if err != nil {
 				return fmt.Errorf("marathon: %w", err)

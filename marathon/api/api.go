@@ -57,16 +57,22 @@ type Config struct {
 	Heartbeat time.Duration
 	// Metrics renders /metrics and /metrics/prometheus.
 	Metrics *Metrics
+	// Callbacks serves /v2/eventSubscriptions (nil: answered with 400).
+	Callbacks *events.Callbacks
+	// LevelVar is the level of the logger, switched by POST /logging
+	// (nil: the level cannot be changed).
+	LevelVar *slog.LevelVar
 }
 
 // MaxBodyBytes bounds request bodies.
 const MaxBodyBytes = 10 << 20
 
 type server struct {
-	cfg   Config
-	e     *engine.Engine
-	log   *slog.Logger
-	cache appJSONCache
+	cfg    Config
+	e      *engine.Engine
+	log    *slog.Logger
+	cache  appJSONCache
+	levels levelSwitch
 }
 
 // New returns the API handler.
@@ -91,6 +97,8 @@ func New(cfg Config) http.Handler {
 	r.Head("/ping", s.ping)
 	r.Get("/metrics", cfg.Metrics.serveJSON)
 	r.Get("/metrics/prometheus", cfg.Metrics.servePrometheus)
+	r.Get("/logging", s.getLogging)
+	r.Post("/logging", s.postLogging)
 
 	r.Get("/v2/info", s.info)
 	r.Get("/v2/leader", s.getLeader)
@@ -115,6 +123,9 @@ func New(cfg Config) http.Handler {
 	r.Delete("/v2/queue/*", s.deleteQueueDelay)
 
 	r.Method(http.MethodGet, "/v2/events", cfg.Bus.Handler(cfg.Heartbeat, cfg.Logger))
+	r.Get("/v2/eventSubscriptions", s.listSubscriptions)
+	r.Post("/v2/eventSubscriptions", s.subscribe)
+	r.Delete("/v2/eventSubscriptions", s.unsubscribe)
 
 	pods := func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodHead {
@@ -285,7 +296,7 @@ func (s *server) info(w http.ResponseWriter, r *http.Request) {
 			"zk": zk, "zk_timeout": 10000, "zk_session_timeout": 10000, "zk_max_versions": 50,
 		},
 		"http_config":      map[string]any{"http_port": in.HTTPPort, "https_port": 8443},
-		"event_subscriber": nil,
+		"event_subscriber": s.eventSubscriber(r),
 		"storage_config":   map[string]any{"storage_backend": "core/store"},
 	})
 }

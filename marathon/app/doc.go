@@ -37,6 +37,17 @@
 // /v2/apps returns for it (field order included); [AppInfo] adds the
 // response-only fields.
 //
+// # Roles
+//
+// An app's role is decided with the group tree (Marathon 1.9+ multi-role,
+// [RolesFor]): a root app may only use --mesos_role; an app below a
+// top-level group may use the group's name or --mesos_role, only the group's
+// name once the group enforces its role (enforceRole); the role an app
+// already has stays valid. Normalization cannot know the tree, so it leaves
+// the role of an app below a group empty when the request names none;
+// the framework calls [ResolveRoles] on the tree a request produces and then
+// [ValidateRoles] on the apps it changed ("got dev, expected one of: [*]").
+//
 // # Where Strata differs from Marathon 1.11
 //
 // Marathon's code is followed, including its quirks (a one-character cmd is
@@ -60,6 +71,9 @@
 //     rejected with 422 (no local volumes, volume providers, secret store or
 //     GPU scheduling); the last three use Marathon's "Feature ... is not
 //     enabled" messages and can be enabled through [Config.Features];
+//   - an invalid role in a group update is reported at "/role", not below
+//     the app's place in the body ("/apps(0)/role"): roles are checked on
+//     the resulting tree;
 //   - a JSON value of the wrong type where an object is expected is
 //     "error.expected.jsobject" (Marathon's generated readers read such a
 //     value as an object with every member missing).

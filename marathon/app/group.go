@@ -246,7 +246,7 @@ func (c Config) groupUpdate(raw rawGroupUpdate, parent string, outer bool, vs *v
 
 	cfg := c
 	if raw.EnforceRole != nil && *raw.EnforceRole && len(segs) == 1 {
-		cfg.DefaultRole = segs[0]
+		cfg.groupRole = segs[0]
 	}
 	if raw.Dependencies != nil {
 		gu.Dependencies = make([]string, len(raw.Dependencies))

@@ -30,6 +30,10 @@ type Config struct {
 	MesosBridgeName string
 	// Features are the enabled Marathon features (FeatureSecrets, ...).
 	Features []string
+
+	// groupRole is the role of a group update's top-level group that the
+	// same update makes enforce its role: the default of its apps.
+	groupRole string
 }
 
 func (c Config) role() string {
@@ -111,8 +115,15 @@ func (c Config) NormalizeApp(in App, base string) (App, error) {
 	if len(a.PortDefinitions) > 0 || a.UsesPortMappings() {
 		defaultHealthCheckPortIndex(a.HealthChecks)
 	}
-	if a.Role == "" {
+	switch {
+	case a.Role != "":
+	case ParentID(a.ID) == "/":
 		a.Role = c.role()
+	case c.groupRole != "":
+		a.Role = c.groupRole
+	default:
+		// Below a group the default is the group's role when its top-level
+		// group enforces one: ResolveRoles decides with the tree.
 	}
 	if a.UpgradeStrategy == nil {
 		a.UpgradeStrategy = &UpgradeStrategy{MaximumOverCapacity: 1, MinimumHealthCapacity: 1}

@@ -65,7 +65,10 @@ type App struct {
 	KillSelection       string               `json:"killSelection,omitempty"`
 	UnreachableStrategy *UnreachableStrategy `json:"unreachableStrategy,omitempty"`
 	TTY                 *bool                `json:"tty,omitempty"`
-	Role                string               `json:"role,omitempty"`
+	// Role is the Mesos role the app's tasks run as. Normalization leaves
+	// it empty for an app below a group when the request names none: the
+	// default depends on the group tree (see [ResolveRoles]).
+	Role string `json:"role,omitempty"`
 }
 
 // Engine types of container.type.

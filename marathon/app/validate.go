@@ -214,7 +214,9 @@ func (c Config) validateCanonical(a *App, vs *violations) {
 		}
 	}
 	c.validateEnv(a, vs)
-	if a.AcceptedResourceRoles != nil {
+	// An app without role yet gets it from the tree (ResolveRoles), and
+	// ValidateRoles checks its accepted roles then.
+	if a.AcceptedResourceRoles != nil && a.Role != "" {
 		validateAcceptedRoles(a.AcceptedResourceRoles, a.Role, vs)
 	}
 	if deref(a.GPUs, 0) > 0 {

@@ -59,11 +59,15 @@ func (e *Engine) Deploy(ctx context.Context, ch Change) (Result, error) {
 		return Result{}, err
 	}
 	nu.ID = "/"
+	app.ResolveRoles(&nu, e.cfg.Role)
 	version := e.newVersion()
 	if err := e.stamp(&old, &nu, version, ch.Apps, ch.Restart); err != nil {
 		return Result{}, err
 	}
 	if err := app.ValidateRoot(nu); err != nil {
+		return Result{}, err
+	}
+	if err := app.ValidateRoles(&old, &nu, e.cfg.Role, func(a *app.App) bool { return a.Version == version }); err != nil {
 		return Result{}, err
 	}
 	plan, err := deploy.Compute(uuid.NewString(), version, old, nu, ch.ToKill)
@@ -295,7 +299,7 @@ func (e *Engine) startStep(d *deployRT, now time.Time) {
 		}
 		s := deploy.RestartStrategy(cur.NumInstances(), us, false, old)
 		d.strategies[a.App] = s
-		e.rt(a.App).backoff = sched.Backoff{}
+		e.resetBackoff(e.ctx, a.App, e.rt(a.App))
 		e.log.Info("rolling restart", "app", a.App, "instances", cur.NumInstances(), "old", old,
 			"minHealthy", s.MinHealthy, "maxCapacity", s.MaxCapacity, "killImmediately", s.KillImmediately)
 	}

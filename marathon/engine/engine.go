@@ -116,6 +116,8 @@ type Engine struct {
 	frameworkID string
 	suppressed  bool
 	declinedFor bool // offers were declined with the long refusal since the last revive
+	// sentRoles are the roles the driver last subscribed with (nil: unknown).
+	sentRoles   []string
 	lastVersion time.Time
 
 	root    app.Group
@@ -264,6 +266,7 @@ func (e *Engine) load(ctx context.Context) error {
 		x.resetHealth()
 		e.addInst(x)
 	}
+	e.restoreFailures(snap.Failures)
 	e.leading = true
 	e.log.Info("state loaded", "apps", len(e.root.TransitiveApps()), "instances", len(e.tasks), "deployments", len(e.deps))
 	return nil
@@ -374,11 +377,18 @@ func (e *Engine) tick(ctx context.Context) {
 	revive, suppress := e.offerInterest(now)
 	targets := e.healthTargets()
 	driver := e.driver
+	var roles []string
+	if driver != nil && e.subscribed {
+		roles = e.roles()
+	}
 	e.mu.Unlock()
 
 	e.health.Sync(targets)
 	if driver == nil {
 		return
+	}
+	if roles != nil {
+		e.syncRoles(ctx, driver, roles)
 	}
 	for _, k := range kills {
 		if err := driver.Kill(ctx, mesos.TaskID{Value: k.taskID}, k.agentID, k.policy); err != nil {
@@ -467,7 +477,7 @@ func (e *Engine) offerInterest(now time.Time) (revive, suppress bool) {
 func (e *Engine) expire(ctx context.Context, now time.Time) {
 	for id, r := range e.apps {
 		if cur, ok := e.appIdx[id]; ok && r.backoff.Expired(cur, now) {
-			r.backoff = sched.Backoff{}
+			e.resetBackoff(ctx, id, r)
 		}
 	}
 	for _, in := range e.tasks {

@@ -33,8 +33,12 @@ func (e *Engine) healthResult(taskID string, index int, r health.Result) {
 	}
 	hc := in.def.HealthChecks[index]
 	was := e.healthy(in)
-	st, v := in.health[index].Observe(hc, r, in.Running() && in.Goal == state.GoalRunning, in.StartedAt)
+	prev := in.health[index]
+	st, v := prev.Observe(hc, r, in.Running() && in.Goal == state.GoalRunning, in.StartedAt)
 	in.health[index] = st
+	if health.NeedsStore(hc, prev, st) {
+		e.storeHealth(e.ctx, in)
+	}
 	if v.Failed {
 		e.bus.Publish("failed_health_check_event", map[string]any{"appId": in.AppID, "taskId": in.InstanceID(), "instanceId": in.InstanceID(), "healthCheck": hc})
 	}

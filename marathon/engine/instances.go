@@ -17,6 +17,7 @@ import (
 
 func (in *inst) resetHealth() {
 	in.health = make([]health.Status, len(in.def.HealthChecks))
+	copy(in.health, in.Health) // results stored before a restart
 }
 
 func (e *Engine) addInst(in *inst) {
@@ -518,6 +519,9 @@ func (e *Engine) terminated(ctx context.Context, in *inst, st mesos.TaskStatus, 
 			rt.backoff = rt.backoff.Failed(in.def, now)
 		}
 	}
+	if record || failed {
+		e.storeFailures(ctx, in.AppID, rt)
+	}
 	e.removeInst(in)
 	if err := e.repo.DeleteInstance(ctx, in.TaskID); err != nil {
 		e.log.Warn("cannot delete terminated instance", "task", in.TaskID, "err", err)
@@ -548,7 +552,7 @@ func (e *Engine) KnownTasks() []mesos.ReconcileTask {
 func (e *Engine) Subscribed(ctx context.Context, d Driver, frameworkID, master string) {
 	e.mu.Lock()
 	first := e.frameworkID != frameworkID
-	e.driver, e.subscribed, e.frameworkID = d, true, frameworkID
+	e.driver, e.subscribed, e.frameworkID, e.sentRoles = d, true, frameworkID, nil
 	e.mu.Unlock()
 	typ := "scheduler_reregistered_event"
 	if first {

@@ -147,7 +147,7 @@ func (e *Engine) ResetDelay(appID string) (bool, error) {
 	}
 	for _, r := range e.requests(e.cfg.Now(), false) {
 		if r.app.ID == appID {
-			r.rt.backoff = sched.Backoff{}
+			e.resetBackoff(e.ctx, appID, r.rt)
 			e.kick()
 			return true, nil
 		}

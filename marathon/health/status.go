@@ -16,13 +16,14 @@ type Result struct {
 	At    time.Time
 }
 
-// Status is one check's state for one task.
+// Status is one check's state for one task. It is persisted with the
+// instance (see NeedsStore), hence the JSON tags.
 type Status struct {
-	ConsecutiveFailures int
-	FirstSuccess        time.Time
-	LastSuccess         time.Time
-	LastFailure         time.Time
-	LastFailureCause    string
+	ConsecutiveFailures int       `json:"consecutiveFailures,omitempty"`
+	FirstSuccess        time.Time `json:"firstSuccess,omitzero"`
+	LastSuccess         time.Time `json:"lastSuccess,omitzero"`
+	LastFailure         time.Time `json:"lastFailure,omitzero"`
+	LastFailureCause    string    `json:"lastFailureCause,omitempty"`
 }
 
 // Alive reports whether the last success is later than the last failure.
@@ -67,6 +68,30 @@ func (s Status) Observe(hc app.HealthCheck, r Result, running bool, runningSince
 	s.LastFailure = r.At
 	s.LastFailureCause = r.Cause
 	return s, v
+}
+
+// HasResult reports whether a result was counted at all.
+func (s Status) HasResult() bool { return !s.LastSuccess.IsZero() || !s.LastFailure.IsZero() }
+
+// NeedsStore reports whether going from prev to next is a change worth
+// persisting. Successes in a row, the steady state, write nothing; what is
+// written is every change of the verdict (the first result, alive
+// flipping, the first success) and each counted failure on the way to a
+// kill (at most maxConsecutiveFailures+1 per streak), so that after a
+// restart healthCheckResults read as before and a task that was failing is
+// killed after exactly as many failures as without the restart. With
+// maxConsecutiveFailures 0 (never kill) failures in a row write nothing
+// after the first.
+func NeedsStore(hc app.HealthCheck, prev, next Status) bool {
+	switch {
+	case prev.HasResult() != next.HasResult(),
+		prev.Alive() != next.Alive(),
+		prev.FirstSuccess.IsZero() != next.FirstSuccess.IsZero():
+		return true
+	case next.ConsecutiveFailures > prev.ConsecutiveFailures:
+		return hc.MaxConsecutiveFailures > 0 && next.ConsecutiveFailures <= hc.MaxConsecutiveFailures+1
+	}
+	return false
 }
 
 // JSON renders the status as Marathon's health result for instanceID.

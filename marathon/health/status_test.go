@@ -92,3 +92,34 @@ func TestJSON(t *testing.T) {
 		t.Errorf("%+v", j)
 	}
 }
+
+// TestNeedsStore: what is persisted is a change of verdict and the
+// failures on the way to a kill; a steady state writes nothing.
+func TestNeedsStore(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ok := Status{FirstSuccess: t0, LastSuccess: t0.Add(time.Second)}
+	failing := func(n int) Status {
+		return Status{FirstSuccess: t0, LastSuccess: t0.Add(time.Second), LastFailure: t0.Add(2 * time.Second), ConsecutiveFailures: n, LastFailureCause: "x"}
+	}
+	neverOK := Status{LastFailure: t0, ConsecutiveFailures: 1}
+	for _, c := range []struct {
+		name       string
+		maxFail    int
+		prev, next Status
+		want       bool
+	}{
+		{"first success", 3, Status{}, ok, true},
+		{"first failure, no success yet", 3, Status{}, neverOK, true},
+		{"success again", 3, ok, Status{FirstSuccess: t0, LastSuccess: t0.Add(5 * time.Second)}, false},
+		{"alive flips to failing", 3, ok, failing(1), true},
+		{"second failure counts toward the kill", 3, failing(1), failing(2), true},
+		{"the killing failure", 3, failing(3), failing(4), true},
+		{"failures after the kill threshold", 3, failing(4), failing(5), false},
+		{"never kill: failures in a row", 0, failing(1), failing(2), false},
+		{"recovers", 3, failing(2), Status{FirstSuccess: t0, LastSuccess: t0.Add(9 * time.Second), LastFailure: t0.Add(2 * time.Second)}, true},
+	} {
+		if got := NeedsStore(hc(c.maxFail, 0), c.prev, c.next); got != c.want {
+			t.Errorf("%s: NeedsStore = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

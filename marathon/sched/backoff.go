@@ -10,8 +10,13 @@ import (
 // Backoff is an app's launch delay (RateLimiter): after a task fails, the
 // next launch waits backoffSeconds, and each further failure multiplies the
 // delay by backoffFactor, up to maxLaunchDelaySeconds. The zero value is
-// "no delay".
+// "no delay". The engine persists it (state.AppFailures) at every change,
+// so a restart or a new leader keeps a crash-looping app waiting; the reset
+// rules (new version deployed, DELETE /v2/queue/{id}/delay, no failure for
+// maxLaunchDelaySeconds) are the engine's and are persisted the same way.
 type Backoff struct {
+	// Version is the app version whose failure set the delay.
+	Version string
 	// Delay is the current delay; 0 when none.
 	Delay time.Duration
 	// Until is when launches may resume.
@@ -30,7 +35,7 @@ func (b Backoff) Failed(a *app.App, now time.Time) Backoff {
 		d = time.Duration(math.Min(float64(b.Delay)*factor, float64(maxDelay)))
 	}
 	d = min(d, maxDelay)
-	return Backoff{Delay: d, Until: now.Add(d), LastFailure: now}
+	return Backoff{Version: a.Version, Delay: d, Until: now.Add(d), LastFailure: now}
 }
 
 // Blocked reports whether launches must wait at now, and how long.

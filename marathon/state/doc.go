@@ -15,7 +15,10 @@
 //	marathon/groups                       the group tree without apps (ids, dependencies, versions)
 //	marathon/root-versions/<ts>           a root group version: the tree plus app id -> app version
 //	marathon/deployments/<uuid>           a running deployment (plan, original and target apps, step)
-//	marathon/instances/<taskId>           a launched task: where it runs, its ports, its goal
+//	marathon/instances/<taskId>           a launched task: where it runs, its ports, its goal,
+//	                                      its Marathon health check results (at their changes)
+//	marathon/app-failures/<safe>          an app's lastTaskFailure and launch backoff
+//	marathon/event-subscribers            the HTTP callback URLs of /v2/eventSubscriptions
 //
 // # Writes and crashes
 //
@@ -24,5 +27,7 @@
 // before the current app, the deployment before the apps it changes, the
 // instance before the task is launched (so a restart never launches a task
 // twice and never forgets one) and the instance's deletion only after its
-// terminal status update.
+// terminal status update. An app's failure record is deleted with the app
+// (and records of apps that no longer exist are dropped at Load); health
+// results go with their instance.
 package state

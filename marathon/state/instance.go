@@ -6,6 +6,7 @@ import (
 
 	"github.com/strata-sched/strata/core/mesos"
 	"github.com/strata-sched/strata/marathon/app"
+	"github.com/strata-sched/strata/marathon/health"
 )
 
 // Goal is what Marathon wants of an instance.
@@ -53,6 +54,10 @@ type Instance struct {
 	// Healthy is the agent-side (Mesos) health check's verdict.
 	Healthy     *bool        `json:"healthy,omitempty"`
 	IPAddresses []app.IPAddr `json:"ipAddresses,omitempty"`
+	// Health holds the results of Marathon's own health checks, one per
+	// entry of the app's healthChecks, as of their last change worth
+	// keeping (health.NeedsStore): not rewritten on every probe.
+	Health []health.Status `json:"health,omitempty"`
 }
 
 // InstanceID is the Marathon instance id of the task,

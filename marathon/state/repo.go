@@ -48,6 +48,8 @@ type Snapshot struct {
 	Root        app.Group
 	Deployments []deploy.Plan
 	Instances   []Instance
+	// Failures holds the failure record of every app that has one.
+	Failures map[string]AppFailures
 }
 
 // Repo reads and writes Marathon's state in a store.Store. It assumes it
@@ -143,6 +145,20 @@ func (r *Repo) Load(ctx context.Context) (Snapshot, error) {
 		}
 		snap.Instances = append(snap.Instances, in)
 	}
+
+	snap.Failures, err = r.loadFailures(ctx)
+	if err != nil {
+		return snap, err
+	}
+	for id := range snap.Failures {
+		if _, ok := snap.Root.FindApp(id); !ok {
+			// Left by a crash between removing the app and its record.
+			if err := r.DeleteAppFailures(ctx, id); err != nil {
+				return snap, err
+			}
+			delete(snap.Failures, id)
+		}
+	}
 	return snap, nil
 }
 
@@ -164,10 +180,13 @@ func (r *Repo) PutApp(ctx context.Context, a app.App) error {
 	return r.prune(ctx, r.versionsDir(a.ID))
 }
 
-// DeleteApp removes an app and its versions.
+// DeleteApp removes an app, its versions and its failure record.
 func (r *Repo) DeleteApp(ctx context.Context, id string) error {
 	if err := r.st.Delete(ctx, r.appKey(id), store.AnyVersion); err != nil {
 		return fmt.Errorf("state: deleting app %s: %w", id, err)
+	}
+	if err := r.DeleteAppFailures(ctx, id); err != nil {
+		return err
 	}
 	kvs, err := r.st.List(ctx, r.versionsDir(id))
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "End-to-end benchmarks against a running cluster (e.g. strata dev)"}
-	cmd.AddCommand(newBenchLaunchCmd())
+	cmd.AddCommand(newBenchLaunchCmd(), newBenchFailoverCmd(), newBenchStateCmd())
 	return cmd
 }
 

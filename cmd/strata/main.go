@@ -14,8 +14,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is the Strata version reported by every role.
-const version = "0.1.0"
+// version is the Strata version reported by every role. A release build
+// (or a test that needs two distinct binaries) sets it at link time:
+// go build -ldflags "-X main.version=0.2.0" ./cmd/strata. Nothing assigns
+// it at run time.
+var version = "0.1.0"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,7 +38,7 @@ func newRoot() *cobra.Command {
 		Version:       version,
 	}
 	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newMarathonCmd())
-	root.AddCommand(newStateCmd(), newPsCmd(), newCatCmd(), newTailCmd(), newBenchCmd())
+	root.AddCommand(newStateCmd(), newPsCmd(), newCatCmd(), newTailCmd(), newBenchCmd(), newSimAgentsCmd())
 	return root
 }
 

@@ -10,19 +10,23 @@ import (
 
 // stream is one long-lived RecordIO event stream (a framework subscription,
 // an agent connection or an operator SUBSCRIBE). Send never blocks: events go
-// through a bounded buffer to a writer goroutine; a consumer too slow to keep
-// up is disconnected rather than stalling the master.
+// into a bounded queue drained by the serving handler; a consumer too slow to
+// keep up is disconnected rather than stalling the master. The queue is a
+// slice that grows only while events wait (a fixed channel of streamBuffer
+// slots cost 96 KiB per stream, about 1 GiB for 10,000 agents).
 type stream struct {
-	id   string
-	ch   chan []byte
-	done chan struct{}
-	once sync.Once
+	id     string
+	mu     sync.Mutex
+	queue  [][]byte
+	notify chan struct{} // a token when queue became non-empty
+	done   chan struct{}
+	once   sync.Once
 }
 
 const streamBuffer = 4096
 
 func newStream(id string) *stream {
-	return &stream{id: id, ch: make(chan []byte, streamBuffer), done: make(chan struct{})}
+	return &stream{id: id, notify: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Send queues ev (any JSON-encodable value); false if the stream is closed or full.
@@ -39,13 +43,28 @@ func (s *stream) Send(ev any) bool {
 		return false
 	default:
 	}
-	select {
-	case s.ch <- recordio.Frame(b):
-		return true
-	default:
+	s.mu.Lock()
+	if len(s.queue) >= streamBuffer {
+		s.mu.Unlock()
 		s.Close()
 		return false
 	}
+	s.queue = append(s.queue, recordio.Frame(b))
+	s.mu.Unlock()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take removes and returns every queued record.
+func (s *stream) take() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue
+	s.queue = nil
+	return q
 }
 
 // Close ends the stream; the serving handler returns.
@@ -64,6 +83,14 @@ func (s *stream) Done() <-chan struct{} { return s.done }
 func (s *stream) serve(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
+	write := func(q [][]byte) error {
+		for _, b := range q {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return rc.Flush()
+	}
 	for {
 		select {
 		case <-r.Context().Done():
@@ -71,35 +98,11 @@ func (s *stream) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-s.done:
 			// Drain what was queued before the close (e.g. a final ERROR).
-			for {
-				select {
-				case b := <-s.ch:
-					if _, err := w.Write(b); err != nil {
-						return
-					}
-				default:
-					_ = rc.Flush()
-					return
-				}
-			}
-		case b := <-s.ch:
-			if _, err := w.Write(b); err != nil {
-				s.Close()
-				return
-			}
-			// Coalesce what is already queued into one flush.
-			for more := true; more; {
-				select {
-				case b := <-s.ch:
-					if _, err := w.Write(b); err != nil {
-						s.Close()
-						return
-					}
-				default:
-					more = false
-				}
-			}
-			if err := rc.Flush(); err != nil {
+			_ = write(s.take())
+			return
+		case <-s.notify:
+			// Everything queued so far goes out in one flush.
+			if err := write(s.take()); err != nil {
 				s.Close()
 				return
 			}

@@ -65,6 +65,9 @@ type Config struct {
 	// KillDrain shows a running task as TASK_KILLING this long before it
 	// is killed, so load balancers stop routing to it (default 0).
 	KillDrain time.Duration
+	// DisableMaintenanceMode and DrainingTime: see engine.Config.
+	DisableMaintenanceMode bool
+	DrainingTime           time.Duration
 	// EventHeartbeat is the SSE keep-alive period (default 10s).
 	EventHeartbeat time.Duration
 	// Tick is the engine loop period (default 500ms).
@@ -144,6 +147,7 @@ func New(cfg Config) (*Marathon, error) {
 		Repo: repo, Bus: bus, Logger: log, Now: cfg.Now, App: appCfg, Role: cfg.Role,
 		ServicePorts: app.ServicePorts{Min: cfg.ServicePortMin, Max: cfg.ServicePortMax},
 		KillDrain:    cfg.KillDrain, Tick: cfg.Tick,
+		DisableMaintenanceMode: cfg.DisableMaintenanceMode, DrainingTime: cfg.DrainingTime,
 	})
 	if err != nil {
 		return nil, err

@@ -21,6 +21,8 @@ type marathonOptions struct {
 	master, zk, hostname, ip, workDir, frameworkName, role, user, logLevel string
 	httpPort                                                               int
 	failoverTimeout, killDrain                                             time.Duration
+	disableMaintenanceMode                                                 bool
+	drainingSeconds                                                        int
 	localPortMin, localPortMax                                             int
 	// levelVar is the level switch of the logger Marathon is given; POST
 	// /logging changes it (nil: the level is fixed).
@@ -39,6 +41,8 @@ func addMarathonFlags(cmd *cobra.Command, o *marathonOptions) {
 	fs.StringVar(&o.role, "mesos_role", "*", "Mesos role of the framework and default role of apps")
 	fs.StringVar(&o.user, "mesos_user", "", "user tasks run as when the app names none (default: the current user)")
 	durationFlag(fs, &o.failoverTimeout, "failover_timeout", 7*24*time.Hour, "how long the master keeps tasks while Marathon is away")
+	fs.BoolVar(&o.disableMaintenanceMode, "disable_maintenance_mode", false, "use offers from agents in a maintenance window (by default they are declined)")
+	fs.IntVar(&o.drainingSeconds, "draining_seconds", 0, "also decline offers from agents whose maintenance window starts within this many seconds")
 	durationFlag(fs, &o.killDrain, "kill_drain", 0, "show tasks as TASK_KILLING this long before killing them, so load balancers drain them (Strata extension)")
 	fs.IntVar(&o.localPortMin, "local_port_min", 10000, "lowest service port")
 	fs.IntVar(&o.localPortMax, "local_port_max", 20000, "highest service port")
@@ -120,6 +124,7 @@ func startMarathon(ctx context.Context, o marathonOptions, log *slog.Logger) (ad
 		Master: o.master, Store: st, Elector: el, HTTPAddr: advertised, Hostname: host, Logger: log, LevelVar: o.levelVar,
 		FrameworkName: o.frameworkName, User: o.user, Role: o.role, FailoverTimeout: o.failoverTimeout,
 		ZK: o.zk, ServicePortMin: o.localPortMin, ServicePortMax: o.localPortMax, KillDrain: o.killDrain,
+		DisableMaintenanceMode: o.disableMaintenanceMode, DrainingTime: time.Duration(o.drainingSeconds) * time.Second,
 	})
 	if err != nil {
 		ln.Close()

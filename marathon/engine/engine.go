@@ -58,6 +58,12 @@ type Config struct {
 	DeclineRefuse time.Duration
 	// MaxConcurrentHealthChecks bounds Marathon-level probes (default 256).
 	MaxConcurrentHealthChecks int
+	// DisableMaintenanceMode makes offers from agents in a maintenance
+	// window usable (Marathon's --disable_maintenance_mode); by default
+	// they are declined, as are offers whose window starts within
+	// DrainingTime (--draining_seconds, default 0).
+	DisableMaintenanceMode bool
+	DrainingTime           time.Duration
 }
 
 func (c *Config) defaults() error {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -278,5 +279,33 @@ func TestRemovedAppTasksKilled(t *testing.T) {
 	h.e.Tick(h.ctx)
 	if len(h.d.kills) != 1 || h.d.kills[0] != id {
 		t.Fatalf("kills %v", h.d.kills)
+	}
+}
+
+// TestMaintenanceModeDeclinesOffers: offers from an agent whose maintenance
+// window has started are declined, and /v2/queue says why.
+func TestMaintenanceModeDeclinesOffers(t *testing.T) {
+	st, err := store.OpenEmbedded(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := &clock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	h := newHarness(t, st, clk)
+	h.deploy(`{"id":"/a","cmd":"sleep 100","cpus":1,"mem":64,"instances":1}`)
+	o := offer("o1", 2)
+	o.Unavailability = &mesos.Unavailability{Start: mesos.TimeInfo{Nanoseconds: clk.Now().Add(-time.Minute).UnixNano()}}
+	h.e.Offers(h.ctx, h.d, []mesos.Offer{o})
+	if len(h.d.launched) != 0 || h.d.declined != 1 {
+		t.Fatalf("offer from an agent in maintenance: launched %d, declined %d", len(h.d.launched), h.d.declined)
+	}
+	q, _ := h.e.Queue()
+	if len(q) != 1 || !strings.Contains(q[0].Message, "AgentMaintenance") {
+		t.Fatalf("queue: %+v", q)
+	}
+	// The same agent's offer without a window is used.
+	h.e.Offers(h.ctx, h.d, []mesos.Offer{offer("o2", 2)})
+	if len(h.d.launched) != 1 {
+		t.Fatalf("launched %d from a normal offer", len(h.d.launched))
 	}
 }

@@ -248,7 +248,12 @@ func (e *Engine) Offers(ctx context.Context, d Driver, offers []mesos.Offer) {
 	for i := range offers {
 		o := &offers[i]
 		e.metrics.OffersProcessed++
-		res := sched.MatchOffer(o, sreqs, e.cfg.MaxInstancesPerOffer, app.NewTaskID)
+		var res sched.Result
+		if !e.cfg.DisableMaintenanceMode && sched.InMaintenance(o, now, e.cfg.DrainingTime) {
+			res = sched.MaintenanceResult(sreqs)
+		} else {
+			res = sched.MatchOffer(o, sreqs, e.cfg.MaxInstancesPerOffer, app.NewTaskID)
+		}
 		used := map[int]bool{}
 		for _, l := range res.Launches {
 			used[l.Request] = true

@@ -249,6 +249,8 @@ func (e *Engine) explainWaiting(r request, now time.Time) string {
 			detail = fmt.Sprintf(": constraints %v", a.Constraints)
 		case sched.ReasonUnfulfilledRole:
 			detail = fmt.Sprintf(": the app runs as role %q and accepts resources of %v", roleOf(a), acceptedRoles(a))
+		case sched.ReasonAgentMaintenance:
+			detail = " from agents in a maintenance window (start Marathon with --disable_maintenance_mode to use them)"
 		}
 		parts = append(parts, fmt.Sprintf("%s on %s%s", k, plural(s.attempt[k], "offer"), detail))
 	}

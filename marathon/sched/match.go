@@ -2,6 +2,7 @@ package sched
 
 import (
 	"slices"
+	"time"
 
 	"github.com/strata-sched/strata/core/mesos"
 	"github.com/strata-sched/strata/frameworks/scheduler"
@@ -12,6 +13,7 @@ import (
 const (
 	ReasonUnfulfilledRole       = "UnfulfilledRole"
 	ReasonUnfulfilledConstraint = "UnfulfilledConstraint"
+	ReasonAgentMaintenance      = "AgentMaintenance"
 	ReasonInsufficientCpus      = "InsufficientCpus"
 	ReasonInsufficientMemory    = "InsufficientMemory"
 	ReasonInsufficientDisk      = "InsufficientDisk"
@@ -20,7 +22,7 @@ const (
 )
 
 // AllReasons lists the reasons in the order Marathon reports them.
-var AllReasons = []string{ReasonUnfulfilledRole, ReasonUnfulfilledConstraint, ReasonInsufficientCpus,
+var AllReasons = []string{ReasonUnfulfilledRole, ReasonUnfulfilledConstraint, ReasonAgentMaintenance, ReasonInsufficientCpus,
 	ReasonInsufficientMemory, ReasonInsufficientDisk, ReasonInsufficientGpus, ReasonInsufficientPorts}
 
 // Request is one app's demand for new instances.
@@ -89,6 +91,33 @@ func OfferPlacement(o *mesos.Offer) app.Placement {
 		attrs[app.FieldZone] = d.FaultDomain.Zone.Name
 	}
 	return app.Placement{Hostname: o.Hostname, Attributes: attrs}
+}
+
+// InMaintenance reports whether an offer comes from an agent whose
+// maintenance window (the offer's unavailability, set by the master for
+// machines scheduled for maintenance) has started or starts within
+// draining, and has not ended: Marathon's maintenance mode declines such
+// offers so that no new instance lands on a machine about to go down.
+func InMaintenance(o *mesos.Offer, now time.Time, draining time.Duration) bool {
+	u := o.Unavailability
+	if u == nil {
+		return false
+	}
+	start := time.Unix(0, u.Start.Nanoseconds)
+	if now.Before(start.Add(-draining)) {
+		return false
+	}
+	return u.Duration == nil || now.Before(start.Add(time.Duration(u.Duration.Nanoseconds)))
+}
+
+// MaintenanceResult is the Result of an offer declined for maintenance:
+// every request is told why.
+func MaintenanceResult(reqs []Request) Result {
+	res := Result{Reasons: make(map[int]string, len(reqs))}
+	for i := range reqs {
+		res.Reasons[i] = ReasonAgentMaintenance
+	}
+	return res
 }
 
 // MatchOffer decides what offer launches for reqs, at most maxPerOffer

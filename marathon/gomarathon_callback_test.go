@@ -111,6 +111,13 @@ func TestGoMarathonCallbackEvents(t *testing.T) {
 			t.Fatal("no status event from the restarted Marathon")
 		}
 	}
+	var metrics struct {
+		Counters map[string]struct{ Count uint64 } `json:"counters"`
+	}
+	m2.must("GET", "/metrics", nil, 200).json(t, &metrics)
+	if metrics.Counters["marathon.http.event-callbacks.delivered.counter"].Count == 0 {
+		t.Errorf("callback deliveries not counted in /metrics: %+v", metrics.Counters)
+	}
 	m2.must("DELETE", "/v2/eventSubscriptions?callbackUrl="+callbackURL, nil, 200)
 	m2.must("GET", "/v2/eventSubscriptions", nil, 200).json(t, &list)
 	if len(list.CallbackURLs) != 0 {

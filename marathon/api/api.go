@@ -82,6 +82,9 @@ func New(cfg Config) http.Handler {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(cfg.Engine, cfg.Bus)
+		if cfg.Callbacks != nil {
+			cfg.Metrics.addCallbacks(cfg.Callbacks)
+		}
 	}
 	s := &server{cfg: cfg, e: cfg.Engine, log: cfg.Logger}
 	r := chi.NewRouter()

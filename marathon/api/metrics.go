@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"net/http"
 	"sync/atomic"
 
@@ -19,6 +18,7 @@ type Metrics struct {
 	requests atomic.Uint64
 	errors   atomic.Uint64
 	reg      *prometheus.Registry
+	cb       *events.Callbacks // nil without callback subscribers
 }
 
 // NewMetrics builds the metrics of an engine and bus.
@@ -124,6 +124,12 @@ func (m *Metrics) serveJSON(w http.ResponseWriter, r *http.Request) {
 	pub, dropped := m.bus.Stats()
 	counters["marathon.events.published.counter"] = map[string]uint64{"count": pub}
 	counters["marathon.http.event-streams.slow-consumers-closed.counter"] = map[string]uint64{"count": dropped}
+	if m.cb != nil {
+		cs := m.cb.Stats()
+		for _, c := range callbackCounters() {
+			counters[c.json] = map[string]uint64{"count": c.get(cs)}
+		}
+	}
 	gauges := map[string]any{}
 	for _, g := range m.gauges() {
 		gauges[g.json] = map[string]int{"value": g.get(st)}
@@ -139,4 +145,27 @@ func (m *Metrics) servePrometheus(w http.ResponseWriter, r *http.Request) {
 	promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 }
 
-var _ = bytes.NewBuffer
+// addCallbacks adds the HTTP callback subscribers' delivery counters
+// (/v2/eventSubscriptions).
+func (m *Metrics) addCallbacks(cb *events.Callbacks) {
+	m.cb = cb
+	for _, c := range callbackCounters() {
+		get := c.get
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.prom, Help: c.help},
+			func() float64 { return float64(get(cb.Stats())) }))
+	}
+}
+
+type callbackCounter struct {
+	json, prom, help string
+	get              func(events.CallbackStats) uint64
+}
+
+func callbackCounters() []callbackCounter {
+	return []callbackCounter{
+		{"marathon.http.event-callbacks.delivered.counter", "marathon_http_event_callbacks_delivered_total", "Events POSTed to callback subscribers (2xx answers).", func(s events.CallbackStats) uint64 { return s.Delivered }},
+		{"marathon.http.event-callbacks.failed.counter", "marathon_http_event_callbacks_failed_total", "Failed POST attempts to callback subscribers.", func(s events.CallbackStats) uint64 { return s.Failed }},
+		{"marathon.http.event-callbacks.skipped.counter", "marathon_http_event_callbacks_skipped_total", "Events not sent to a paused callback subscriber.", func(s events.CallbackStats) uint64 { return s.Skipped }},
+		{"marathon.http.event-callbacks.overflows.counter", "marathon_http_event_callbacks_overflows_total", "Times a callback subscriber fell too far behind and lost events.", func(s events.CallbackStats) uint64 { return s.Overflows }},
+	}
+}

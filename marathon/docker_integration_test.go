@@ -21,17 +21,6 @@ import (
 
 const dockerTestImage = "strata-test-busybox:latest"
 
-// freePort returns a loopback TCP port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // dockerContainers lists the engine's containers (running or not) that
 // carry label=value.
 func dockerContainers(t *testing.T, label, value string) []string {
@@ -75,7 +64,7 @@ func TestIntegrationDockerBridgeApp(t *testing.T) {
 	testenv.RequireDocker(t)
 	testenv.BuildBusyboxImage(t, dockerTestImage)
 	owner := fmt.Sprintf("marathon-%s-%d", t.Name(), time.Now().UnixNano())
-	hostPort := freePort(t)
+	hostPort := testenv.FreePort(t)
 	c := testenv.StartCluster(t, testenv.ClusterOptions{
 		AgentResources: fmt.Sprintf("cpus:4;mem:4096;disk:4096;ports:[%d-%d]", hostPort, hostPort),
 		NewContainerizer: func(t testing.TB, log *slog.Logger) containerizer.Containerizer {

@@ -2,7 +2,6 @@ package marathon_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	gm "github.com/gambol99/go-marathon"
+
+	"github.com/strata-sched/strata/internal/testenv"
 )
 
 // go-marathon v0.7.1 with its default events transport, HTTP callbacks:
@@ -28,7 +29,7 @@ func TestGoMarathonCallbackEvents(t *testing.T) {
 	}
 	cfg.URL = m.URL
 	cfg.EventsInterface = "lo"
-	cfg.EventsPort = loopbackPort(t)
+	cfg.EventsPort = testenv.FreePort(t)
 	cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	cfg.PollingWaitTime = 100 * time.Millisecond
 	client, err := gm.NewClient(cfg)
@@ -132,15 +133,4 @@ func allOf(seen map[string]bool, keys []string) bool {
 		}
 	}
 	return true
-}
-
-// loopbackPort returns a loopback TCP port nothing listens on right now.
-func loopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

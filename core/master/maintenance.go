@@ -150,12 +150,7 @@ func (m *Master) sendInverseOffers() {
 	m.maint.init()
 	now := m.now()
 	byFw := map[string][]mesos.InverseOffer{}
-	ids := make([]string, 0, len(m.agents))
-	for id := range m.agents {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range sortedAgentIDs(m.agents) {
 		a := m.agents[id]
 		if !a.connected {
 			continue

@@ -104,27 +104,16 @@ func (s MaintenanceSchedule) Validate() error {
 		if d := w.Unavailability.Duration; d != nil && d.Nanoseconds < 0 {
 			return errors.New("Unavailability 'duration' is negative")
 		}
-		for _, id := range w.MachineIDs {
-			if err := id.Validate(); err != nil {
-				return err
-			}
-			n := id.Normalize()
-			if seen[n] {
-				return fmt.Errorf("Machine '%s' appears more than once in the schedule", id)
-			}
-			seen[n] = true
+		if err := validateMachines(w.MachineIDs, seen); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// ValidateMachineList checks the machine list of START_MAINTENANCE,
-// STOP_MAINTENANCE, /machine/down and /machine/up.
-func ValidateMachineList(ids []MachineID) error {
-	if len(ids) == 0 {
-		return errors.New("List of machines is empty")
-	}
-	seen := map[MachineID]bool{}
+// validateMachines checks each machine and that none is in seen (or
+// twice in ids), adding them to seen.
+func validateMachines(ids []MachineID, seen map[MachineID]bool) error {
 	for _, id := range ids {
 		if err := id.Validate(); err != nil {
 			return err
@@ -136,6 +125,15 @@ func ValidateMachineList(ids []MachineID) error {
 		seen[n] = true
 	}
 	return nil
+}
+
+// ValidateMachineList checks the machine list of START_MAINTENANCE,
+// STOP_MAINTENANCE, /machine/down and /machine/up.
+func ValidateMachineList(ids []MachineID) error {
+	if len(ids) == 0 {
+		return errors.New("List of machines is empty")
+	}
+	return validateMachines(ids, map[MachineID]bool{})
 }
 
 // InverseOfferStatus is a framework's answer to the inverse offers of a

@@ -85,7 +85,7 @@ func StartZooKeeper(t testing.TB, n int) *ZKEnsemble {
 	type ports struct{ client, peer, election int }
 	all := make([]ports, n)
 	for i := range all {
-		all[i] = ports{zkFreePort(t), zkFreePort(t), zkFreePort(t)}
+		all[i] = ports{FreePort(t), FreePort(t), FreePort(t)}
 	}
 	for i := range n {
 		s := &zkServer{
@@ -338,8 +338,8 @@ func zkFileExists(path string) bool {
 	return err == nil
 }
 
-// zkFreePort returns a loopback TCP port that was free a moment ago.
-func zkFreePort(t testing.TB) int {
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -52,7 +52,9 @@ func (m *Master) serveAgent(w http.ResponseWriter, r *http.Request) {
 			textError(w, http.StatusBadRequest, "Expecting 'status_update' to be present")
 			return
 		}
-		m.statusUpdate(a, call.StatusUpdate)
+		if !m.ackLostUpdate(a, call.StatusUpdate) {
+			m.statusUpdate(a, call.StatusUpdate)
+		}
 	case mesos.AgentCallExecutorMsg:
 		if b := call.ExecutorMsg; b != nil {
 			if f := m.frameworks[b.FrameworkID.Value]; f != nil && f.connected {
@@ -120,18 +122,41 @@ func (m *Master) registerAgent(w http.ResponseWriter, r *http.Request, reg *meso
 	info.ID = &aid
 	info.Resources = res.Normalize()
 	if !m.admitted[id] {
-		// Admission is durable before the agent hears it is registered.
+		// Admission is durable before the agent hears it is registered. The
+		// write happens without m.mu: a registration storm (thousands of
+		// agents after a master starts) would otherwise queue behind one
+		// store round trip at a time while the whole master waits. Without
+		// the lock, concurrent admissions reach the store together (the
+		// ZooKeeper client pipelines them on its session and the ensemble
+		// commits them in groups) and the master keeps serving meanwhile.
+		m.mu.Unlock()
 		b, _ := json.Marshal(info)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		_, err := m.cfg.Store.Put(ctx, keyAgents+id, b, anyVersion)
 		cancel()
 		if err != nil {
-			m.mu.Unlock()
 			m.log.Error("could not admit agent to the registry", "agent", id, "err", err)
 			textError(w, http.StatusServiceUnavailable, "Registry write failed: "+err.Error())
 			return
 		}
+		m.mu.Lock()
 		m.admitted[id] = true
+		if m.gone[id] {
+			// Marked gone by an operator while the write was in flight:
+			// take the entry out again and refuse the agent.
+			delete(m.admitted, id)
+			m.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			_ = m.cfg.Store.Delete(ctx, keyAgents+id, anyVersion)
+			cancel()
+			startStream(w, s)
+			s.Send(mesos.AgentEvent{Type: mesos.AgentEventError, Error: &struct {
+				Message string `json:"message"`
+			}{"Agent " + id + " has been marked gone by an operator; it must start with a new work dir"}})
+			s.Close()
+			s.serve(w, r)
+			return
+		}
 	}
 	now := m.now()
 	a := m.agents[id]
@@ -167,6 +192,7 @@ func (m *Master) registerAgent(w http.ResponseWriter, r *http.Request, reg *meso
 	}{aid, m.info, m.cfg.AgentPingTimeout.Seconds()}
 	s.Send(ev)
 	m.reconcileAgentTasks(a, reg, wasUnreachable)
+	m.resumeDrain(a)
 	m.log.Info("agent registered", "agent", id, "hostname", info.Hostname, "reregistered", reregister, "tasks", len(reg.Tasks), "resources", a.total.String())
 	m.publishAgentAdded(a)
 	m.mu.Unlock()
@@ -224,8 +250,15 @@ func (m *Master) reconcileAgentTasks(a *agent, reg *mesos.AgentRegister, wasUnre
 			m.frameworks[f.id] = f
 			m.publishFramework("FRAMEWORK_ADDED", f)
 		}
-		if wasUnreachable && !f.info.HasCapability(mesos.CapPartitionAware) && !f.recovered {
-			// Non-partition-aware frameworks were told TASK_LOST: kill the task.
+		if (wasUnreachable && !f.info.HasCapability(mesos.CapPartitionAware) && !f.recovered) || a.lost[k] {
+			// Non-partition-aware frameworks were told TASK_LOST: kill the
+			// task, and keep its updates from the framework (ackLostUpdate)
+			// until the kill's terminal update; a task still reported by a
+			// later registration is killed again, never brought back.
+			if a.lost == nil {
+				a.lost = map[taskKey]bool{}
+			}
+			a.lost[k] = true
 			ev := mesos.AgentEvent{Type: mesos.AgentEventKillTask}
 			ev.KillTask = &struct {
 				FrameworkID mesos.FrameworkID `json:"framework_id"`
@@ -287,6 +320,33 @@ func (m *Master) reconcileAgentTasks(a *agent, reg *mesos.AgentRegister, wasUnre
 		delete(a.tasks, k)
 	}
 	m.recomputeAvailable(a)
+}
+
+// ackLostUpdate handles an update for a task in a.lost: the master
+// acknowledges it on the framework's behalf, so that the agent's update
+// stream drains (an update it resends on re-registration, then the kill's
+// terminal one), and forwards nothing: the framework was told TASK_LOST
+// and must not hear of the task running again (Mesos drops updates for
+// tasks it removed). It reports whether u was such an update.
+func (m *Master) ackLostUpdate(a *agent, u *mesos.StatusUpdate) bool {
+	k := taskKey{u.FrameworkID.Value, u.Status.TaskID.Value}
+	if !a.lost[k] {
+		return false
+	}
+	if u.Status.State.IsTerminal() {
+		delete(a.lost, k)
+	}
+	if len(u.Status.UUID) > 0 {
+		ev := mesos.AgentEvent{Type: mesos.AgentEventAcknowledge}
+		ev.Acknowledge = &struct {
+			FrameworkID mesos.FrameworkID `json:"framework_id"`
+			TaskID      mesos.TaskID      `json:"task_id"`
+			UUID        []byte            `json:"uuid"`
+		}{u.FrameworkID, u.Status.TaskID, u.Status.UUID}
+		a.stream.Send(ev)
+	}
+	m.log.Info("acknowledged an update of a task reported lost", "agent", a.id, "framework", k.fw, "task", k.task, "state", u.Status.State)
+	return true
 }
 
 func (m *Master) isCompletedFramework(id string) bool {

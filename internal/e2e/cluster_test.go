@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -63,10 +64,18 @@ func TestTaskTransitions(t *testing.T) {
 	})
 	fw.waitState("argv", mesos.TaskFinished)
 
-	fw.launch("graceful", `trap 'echo bye; exit 0' TERM; while :; do sleep 0.1; done`, func(ti *mesos.TaskInfo) {
+	fw.launch("graceful", `trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.1; done`, func(ti *mesos.TaskInfo) {
 		ti.KillPolicy = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(5 * time.Second)}}
 	})
 	run := fw.waitState("graceful", mesos.TaskRunning)
+	// RUNNING means the process started, not that the shell has set its
+	// trap yet; on a loaded machine a kill right away can beat it.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if out := cl.TaskOutput(t, fw.c.FrameworkID(), "graceful", "stdout"); !strings.Contains(out, "ready") {
+			return fmt.Errorf("task not ready yet: %q", out)
+		}
+		return nil
+	})
 	if err := fw.c.Kill(context.Background(), run.TaskID, run.AgentID, nil); err != nil {
 		t.Fatal(err)
 	}

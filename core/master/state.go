@@ -312,6 +312,7 @@ type v0State struct {
 type view struct {
 	offered   map[string]mesos.Resources // agent id -> resources in outstanding offers
 	executors map[string][]agentExecutor // framework id -> executors, by agent then id
+	fwUsed    map[string]mesos.Resources // framework id -> frameworkUsed, computed once
 }
 
 type agentExecutor struct {
@@ -320,7 +321,7 @@ type agentExecutor struct {
 }
 
 func (m *Master) newView() *view {
-	v := &view{offered: map[string]mesos.Resources{}, executors: map[string][]agentExecutor{}}
+	v := &view{offered: map[string]mesos.Resources{}, executors: map[string][]agentExecutor{}, fwUsed: map[string]mesos.Resources{}}
 	for _, o := range m.offers {
 		v.offered[o.agent] = append(v.offered[o.agent], o.resources...)
 	}
@@ -426,6 +427,9 @@ func capabilityNames(fi *mesos.FrameworkInfo) []string {
 
 // frameworkUsed is what a framework's live tasks and executors use.
 func frameworkUsed(f *framework, v *view) mesos.Resources {
+	if used, ok := v.fwUsed[f.id]; ok {
+		return used
+	}
 	var used mesos.Resources
 	for _, t := range f.tasks {
 		if !t.State.IsTerminal() {
@@ -435,7 +439,9 @@ func frameworkUsed(f *framework, v *view) mesos.Resources {
 	for _, e := range v.executors[f.id] {
 		used = append(used, e.info.Resources...)
 	}
-	return used.Normalize()
+	used = used.Normalize()
+	v.fwUsed[f.id] = used
+	return used
 }
 
 func frameworkOffered(f *framework) mesos.Resources {

@@ -523,20 +523,32 @@ func (rs Resources) ScalarMap() map[string]float64 {
 // left out and resources of one name are summed across roles.
 func (rs Resources) V0() map[string]any {
 	m := map[string]any{"cpus": 0.0, "mem": 0.0, "disk": 0.0, "gpus": 0.0}
-	nonRevocable := rs.Filter(func(r *Resource) bool { return r.Revocable == nil })
-	for k, v := range nonRevocable.ScalarMap() {
-		m[k] = v
-	}
-	for _, name := range nonRevocable.Names() {
-		if rg := nonRevocable.Ranges(name); len(rg) > 0 {
-			m[name] = formatRanges(rg)
+	// One pass, no copies: the state endpoints call this for every task.
+	var ranges map[string][]Range
+	var sets map[string][]string
+	for i := range rs {
+		r := &rs[i]
+		if r.Revocable != nil {
+			continue
 		}
-	}
-	sets := map[string][]string{}
-	for i := range nonRevocable {
-		if r := &nonRevocable[i]; r.Type == SET && r.Set != nil {
+		switch {
+		case r.Type == SCALAR && r.Scalar != nil:
+			sum, _ := m[r.Name].(float64)
+			m[r.Name] = roundScalar(sum + r.Scalar.Value)
+		case r.Type == RANGES && r.Ranges != nil && len(r.Ranges.Range) > 0:
+			if ranges == nil {
+				ranges = map[string][]Range{}
+			}
+			ranges[r.Name] = append(ranges[r.Name], r.Ranges.Range...)
+		case r.Type == SET && r.Set != nil:
+			if sets == nil {
+				sets = map[string][]string{}
+			}
 			sets[r.Name] = unionSet(sets[r.Name], r.Set.Item)
 		}
+	}
+	for name, rg := range ranges {
+		m[name] = formatRanges(mergeRanges(rg))
 	}
 	for name, items := range sets {
 		m[name] = formatSet(items)

@@ -350,12 +350,12 @@ func agentUsed(a *agent) mesos.Resources {
 	var used mesos.Resources
 	for _, t := range a.tasks {
 		if !t.State.IsTerminal() {
-			used = append(used, t.Resources...)
+			used = used.Accumulate(t.Resources)
 		}
 	}
 	for _, execs := range a.executors {
 		for _, e := range execs {
-			used = append(used, e.Resources...)
+			used = used.Accumulate(e.Resources)
 		}
 	}
 	return used.Normalize()
@@ -433,11 +433,11 @@ func frameworkUsed(f *framework, v *view) mesos.Resources {
 	var used mesos.Resources
 	for _, t := range f.tasks {
 		if !t.State.IsTerminal() {
-			used = append(used, t.Resources...)
+			used = used.Accumulate(t.Resources)
 		}
 	}
 	for _, e := range v.executors[f.id] {
-		used = append(used, e.info.Resources...)
+		used = used.Accumulate(e.info.Resources)
 	}
 	used = used.Normalize()
 	v.fwUsed[f.id] = used

@@ -299,6 +299,18 @@ func (rs Resources) Normalize() Resources {
 	return out
 }
 
+// Accumulate adds other to rs in place and returns it: unlike Plus it does
+// not copy rs, so summing many small sets (every task's resources) costs
+// no allocation per set once their kinds are known. rs must be owned by
+// the caller (built by Accumulate from nil, or a copy). The result is not
+// normalized; call Normalize on the (small) sum.
+func (rs Resources) Accumulate(other Resources) Resources {
+	for _, r := range other {
+		rs = rs.add1(r)
+	}
+	return rs
+}
+
 // merged returns an owned copy of rs with empty resources dropped and
 // resources of the same identity merged (Mesos keeps Resources in this
 // form; a hand-built slice may not be).

@@ -598,3 +598,23 @@ func BenchmarkResourcesPlusMinus(b *testing.B) {
 		}
 	}
 }
+
+func TestAccumulateMatchesPlus(t *testing.T) {
+	parts := []string{"cpus:1;mem:128", "cpus(web):0.5;ports:[31000-31001]", "cpus:0.25;ports:[31002-31005];mem(web):64", "disk:10"}
+	var acc, plus Resources
+	for _, p := range parts {
+		rs, err := ParseResources(p, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := rs.Clone()
+		acc = acc.Accumulate(rs)
+		plus = plus.Plus(rs)
+		if !reflect.DeepEqual(rs, before) {
+			t.Fatalf("Accumulate changed its argument: %v", rs)
+		}
+	}
+	if got, want := acc.Normalize().String(), plus.Normalize().String(); got != want {
+		t.Fatalf("Accumulate %s, Plus %s", got, want)
+	}
+}

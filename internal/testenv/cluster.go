@@ -128,6 +128,7 @@ func StartCluster(t testing.TB, opts ClusterOptions) *Cluster {
 			opts.AgentConfig(i, &cfg)
 		}
 		ap := &AgentProc{WorkDir: cfg.WorkDir, cfg: cfg, newCz: opts.NewContainerizer}
+		KillTasksUnder(t, cfg.WorkDir)
 		ap.Start(t)
 		c.Agents = append(c.Agents, ap)
 	}

@@ -57,10 +57,12 @@ type Proc struct {
 	done chan struct{}
 }
 
-// StartProc starts bin with args; the process is killed at cleanup.
+// StartProc starts bin with args; the process is killed at cleanup, and
+// so are the tasks of an agent started with --work_dir.
 func StartProc(t testing.TB, name, bin string, args ...string) *Proc {
 	t.Helper()
 	p := &Proc{Name: name, Args: args, bin: bin, Log: filepath.Join(t.TempDir(), name+".log")}
+	KillTasksUnder(t, workDirArg(args))
 	p.Start(t)
 	t.Cleanup(func() { p.Kill() })
 	return p

@@ -213,6 +213,46 @@ func TestDevAndTools(t *testing.T) {
 			t.Errorf("agent %s did not come back after restart (got %v)", id, again)
 		}
 	}
+
+	// Maintenance from the CLI: schedule the machine, drain one agent,
+	// bring it back.
+	if out := runCLI(t, bin, "maintenance", "schedule", "127.0.0.1", "--start", "+1h", "--master", master); !strings.Contains(out, "DRAINING") {
+		t.Errorf("strata maintenance schedule: %q", out)
+	}
+	if out := runCLI(t, bin, "maintenance", "status", "--master", master); !strings.Contains(out, "127.0.0.1") || !strings.Contains(out, "DRAINING") {
+		t.Errorf("strata maintenance status:\n%s", out)
+	}
+	if out, err := exec.Command(bin, "maintenance", "up", "127.0.0.1", "--master", master).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "is not in DOWN mode") {
+		t.Errorf("strata maintenance up on a draining machine: %v %s", err, out)
+	}
+	var drained string
+	for id := range again {
+		drained = id
+		break
+	}
+	runCLI(t, bin, "maintenance", "drain", drained, "--max_grace_period", "1s", "--master", master)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		var st struct {
+			Slaves []struct {
+				ID        string `json:"id"`
+				DrainInfo *struct {
+					State string `json:"state"`
+				} `json:"drain_info"`
+			} `json:"slaves"`
+		}
+		if err := testenv.GetJSON("http://"+master+"/master/slaves", &st); err != nil {
+			return err
+		}
+		for _, s := range st.Slaves {
+			if s.ID == drained && s.DrainInfo != nil && s.DrainInfo.State == "DRAINED" {
+				return nil
+			}
+		}
+		return fmt.Errorf("agent %s not drained: %+v", drained, st.Slaves)
+	})
+	runCLI(t, bin, "maintenance", "reactivate", drained, "--master", master)
+	waitAgents()
 }
 
 // TestFlagErrors checks that bad flags name the flag and the expected form.

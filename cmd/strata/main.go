@@ -38,7 +38,7 @@ func newRoot() *cobra.Command {
 		Version:       version,
 	}
 	root.AddCommand(newDevCmd(), newMasterCmd(), newAgentCmd(), newMarathonCmd())
-	root.AddCommand(newStateCmd(), newPsCmd(), newCatCmd(), newTailCmd(), newBenchCmd(), newSimAgentsCmd())
+	root.AddCommand(newStateCmd(), newPsCmd(), newCatCmd(), newTailCmd(), newBenchCmd(), newSimAgentsCmd(), newMaintenanceCmd())
 	return root
 }
 

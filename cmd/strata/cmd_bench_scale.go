@@ -137,7 +137,13 @@ func startScaleCluster(ctx context.Context, o *scaleOptions, out io.Writer) (_ *
 	}
 
 	o.sim.master = c.zkURL
-	cfg, err := o.sim.config(slog.New(slog.DiscardHandler))
+	// The agents' connection errors (debug level) explain stragglers.
+	agentsLog, err := os.Create(filepath.Join(o.logDir, "agents.log"))
+	if err != nil {
+		return nil, err
+	}
+	stops = append(stops, func() { agentsLog.Close() })
+	cfg, err := o.sim.config(slog.New(slog.NewTextHandler(agentsLog, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		return nil, err
 	}

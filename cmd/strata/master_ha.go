@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -190,4 +191,94 @@ func resolveMaster(ctx context.Context, m string) (string, error) {
 		return "", err
 	}
 	return info.HostPort(), nil
+}
+
+// zkLeaderFollower follows the leading master named in ZooKeeper for an
+// agent started with --master zk://...: one session and one watch for the
+// agent's whole life, instead of a new session for every lookup. Detect
+// and Changed feed agent.Config.DetectMaster and MasterChanged.
+type zkLeaderFollower struct {
+	url string
+	log *slog.Logger
+
+	mu      sync.Mutex
+	addr    string        // host:port of the leader; "" while none is known
+	changed chan struct{} // closed (and replaced) when addr changes
+}
+
+func newZKLeaderFollower(url string, log *slog.Logger) *zkLeaderFollower {
+	return &zkLeaderFollower{url: url, log: log, changed: make(chan struct{})}
+}
+
+// run follows the leader until ctx ends; it keeps trying while ZooKeeper
+// cannot be reached.
+func (f *zkLeaderFollower) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		octx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		zk, err := store.OpenZK(octx, f.url, store.ZKOptions{}, f.log)
+		cancel()
+		if err != nil {
+			f.log.Warn("cannot reach ZooKeeper to follow the leading master; retrying", "master", f.url, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		for b := range zk.WatchLeader(ctx, "") {
+			if b == nil {
+				f.set("")
+				continue
+			}
+			info, err := mesos.ParseMasterInfo(b)
+			if err != nil {
+				f.log.Warn("bad leading master info in ZooKeeper", "master", f.url, "err", err)
+				continue
+			}
+			f.set(info.HostPort())
+		}
+		zk.Close()
+	}
+}
+
+func (f *zkLeaderFollower) set(addr string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if addr == f.addr {
+		return
+	}
+	if addr != "" {
+		f.log.Info("leading master detected", "addr", addr)
+	}
+	f.addr = addr
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// Changed returns a channel closed at the next change of leader.
+func (f *zkLeaderFollower) Changed() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changed
+}
+
+// Detect returns the leading master's host:port, waiting up to 15 s while
+// none is known.
+func (f *zkLeaderFollower) Detect(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for {
+		f.mu.Lock()
+		addr, changed := f.addr, f.changed
+		f.mu.Unlock()
+		if addr != "" {
+			return addr, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return "", fmt.Errorf("--master %s: no leading master in ZooKeeper: %w", f.url, ctx.Err())
+		}
+	}
 }

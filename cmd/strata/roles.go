@@ -171,15 +171,21 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (run func
 	if hostname == "" {
 		hostname = o.ip
 	}
-	var detect func(context.Context) (string, error)
+	var (
+		detect        func(context.Context) (string, error)
+		masterChanged func() <-chan struct{}
+		follower      *zkLeaderFollower
+	)
 	if strings.HasPrefix(o.master, "zk://") {
 		if _, err := store.ParseZKURL(o.master); err != nil {
 			return nil, fmt.Errorf("--master: %w", err)
 		}
-		detect = func(ctx context.Context) (string, error) { return resolveMaster(ctx, o.master) }
+		follower = newZKLeaderFollower(o.master, log)
+		detect, masterChanged = follower.Detect, follower.Changed
 	}
 	a, err := agent.New(agent.Config{
-		Master: o.master, DetectMaster: detect, WorkDir: o.workDir, Hostname: hostname, IP: o.ip, Port: o.port,
+		Master: o.master, DetectMaster: detect, MasterChanged: masterChanged,
+		WorkDir: o.workDir, Hostname: hostname, IP: o.ip, Port: o.port,
 		Resources: res, Attributes: attrs, Recover: o.recover, GCDelay: o.gcDelay,
 		ExecutorRegistrationTimeout: o.executorRegistrationTimeout,
 		Containerizer:               cz, Fetcher: fetch, Logger: log, Version: version, Flags: o.flags,
@@ -198,6 +204,12 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (run func
 		"containerizers", o.flags["containerizers"], "isolation", o.flags["isolation"])
 	return func() error {
 		defer closeCz()
+		if follower != nil {
+			fctx, stopFollower := context.WithCancel(ctx)
+			followerDone := make(chan struct{})
+			go func() { defer close(followerDone); follower.run(fctx) }()
+			defer func() { stopFollower(); <-followerDone }()
+		}
 		errc := make(chan error, 2)
 		go func() { errc <- a.Run(ctx) }()
 		go func() { errc <- serve(ctx, ln, a.Handler(), log) }()

@@ -34,6 +34,14 @@ type Config struct {
 	// (re-)registration (the caller resolves --master zk://...); Master is
 	// then only used in logs.
 	DetectMaster func(ctx context.Context) (string, error)
+	// MasterChanged, with DetectMaster, returns a channel that is closed
+	// when the leading master changes (the caller follows ZooKeeper on one
+	// session): the agent then starts its registration backoff over, as a
+	// Mesos agent does when its detector names a new leader.
+	MasterChanged func() <-chan struct{}
+	// randN returns a random integer in [0, n) for the registration
+	// backoff; nil uses math/rand/v2 (tests fix it).
+	randN func(n int64) int64
 	// WorkDir holds sandboxes (<WorkDir>/slaves) and checkpoints (<WorkDir>/meta).
 	WorkDir string
 	// Hostname advertised to the master (default: os.Hostname).

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,18 +77,43 @@ func (c *masterConn) drain(timeout time.Duration) {
 }
 
 // runMaster (re-)registers with backoff until ctx ends or the master
-// refuses the agent.
+// refuses the agent. As a Mesos agent does, it starts the backoff over
+// (first wait random in [0, factor]) when a new leading master is
+// detected, and a 503 with Retry-After (a master just elected and still
+// recovering) is retried after that delay instead of doubling the bound.
 func (a *Agent) runMaster(ctx context.Context) error {
+	randN := a.cfg.randN
+	if randN == nil {
+		randN = rand.Int64N
+	}
 	bo := regBackoff{factor: a.cfg.RegistrationBackoffFactor}
+	changed := a.masterChanged()
 	host := a.masterAddr(ctx)
 	redirects := 0
+	var retryAfter time.Duration
 	for {
 		if redirects == 0 {
-			wait := bo.next(rand.Int64N)
+			wait := retryAfter
+			if wait > 0 {
+				// Spread the agents a little: they all heard the same delay.
+				wait += time.Duration(randN(int64(wait)/4 + 1))
+				retryAfter = 0
+			} else {
+				wait = bo.next(randN)
+			}
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
+				t.Stop()
 				return nil
-			case <-time.After(wait):
+			case <-changed:
+				t.Stop()
+				bo.reset()
+				changed = a.masterChanged()
+				host = a.masterAddr(ctx)
+				a.log.Info("new leading master detected; registering with it", "master", host)
+				continue
+			case <-t.C:
 			}
 		}
 		registered, err := a.connect(ctx, host)
@@ -96,6 +122,7 @@ func (a *Agent) runMaster(ctx context.Context) error {
 		}
 		var redirect *redirectError
 		var refused *RefusedError
+		var later *retryLaterError
 		switch {
 		case errors.As(err, &redirect):
 			a.log.Info("master redirected the agent", "from", host, "to", redirect.host)
@@ -107,15 +134,66 @@ func (a *Agent) runMaster(ctx context.Context) error {
 		case errors.As(err, &refused):
 			a.log.Error("master refused the agent", "master", host, "err", refused)
 			return refused
+		case errors.As(err, &later):
+			retryAfter = later.after
 		}
 		redirects = 0
 		if registered {
 			bo.reset()
 		}
+		select {
+		case <-changed:
+			// A new leader was detected while this attempt ran (against
+			// the old one): start over rather than from a doubled bound.
+			bo.reset()
+			retryAfter = 0
+		default:
+		}
 		// Ask again who leads: the master we talked to may be gone.
+		changed = a.masterChanged()
 		host = a.masterAddr(ctx)
 		a.log.Warn("master connection ended; re-registering", "master", host, "err", err)
 	}
+}
+
+// retryLaterError: the master answered 503 with Retry-After (no leader
+// elected yet, or it is recovering).
+type retryLaterError struct {
+	after time.Duration
+	msg   string
+}
+
+func (e *retryLaterError) Error() string {
+	return fmt.Sprintf("master unavailable, retry after %v: %s", e.after, e.msg)
+}
+
+// parseRetryAfter parses a Retry-After header (delay-seconds or an HTTP date),
+// capped at registrationRetryMax; ok is false if there is none.
+func parseRetryAfter(h string, now time.Time) (d time.Duration, ok bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		d = time.Duration(min(secs, int64(registrationRetryMax/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(h); err == nil {
+		d = max(t.Sub(now), 0)
+	} else {
+		return 0, false
+	}
+	return min(d, registrationRetryMax), true
+}
+
+// masterChanged returns a channel closed when a new leading master is
+// detected, or nil (never ready) without Config.MasterChanged.
+func (a *Agent) masterChanged() <-chan struct{} {
+	if a.cfg.MasterChanged == nil {
+		return nil
+	}
+	return a.cfg.MasterChanged()
 }
 
 // connect registers once and serves the connection until it breaks. It
@@ -155,6 +233,12 @@ func (a *Agent) connect(ctx context.Context, host string) (registered bool, err 
 		code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return false, &RefusedError{Status: code, Message: strings.TrimSpace(string(msg))}
+	case code == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "":
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return false, &retryLaterError{after: d, msg: fmt.Sprintf("REGISTER to %s: %s: %s", host, resp.Status, strings.TrimSpace(string(msg)))}
+		}
+		return false, fmt.Errorf("REGISTER to %s: %s: %s", host, resp.Status, strings.TrimSpace(string(msg)))
 	default:
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return false, fmt.Errorf("REGISTER to %s: %s: %s", host, resp.Status, strings.TrimSpace(string(msg)))

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -300,24 +301,22 @@ const (
 func (m *Master) Recover(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	kvs, err := m.cfg.Store.List(ctx, keyAgents)
+	// Only the IDs are needed, and they are in the keys: listing the keys
+	// costs one ZooKeeper round trip instead of one read per agent, which
+	// at 10,000 agents kept a new leader from serving for seconds.
+	ids, err := m.registryIDs(ctx, keyAgents)
 	if err != nil {
 		return fmt.Errorf("master: reading registry agents: %w", err)
 	}
-	for _, kv := range kvs {
-		var info mesos.AgentInfo
-		if err := json.Unmarshal(kv.Value, &info); err != nil || info.ID == nil {
-			m.log.Warn("skipping bad registry entry", "key", kv.Key, "err", err)
-			continue
-		}
-		m.admitted[info.ID.Value] = true
+	for _, id := range ids {
+		m.admitted[id] = true
 	}
-	gone, err := m.cfg.Store.List(ctx, keyGone)
+	gone, err := m.registryIDs(ctx, keyGone)
 	if err != nil {
 		return fmt.Errorf("master: reading registry gone agents: %w", err)
 	}
-	for _, kv := range gone {
-		m.gone[kv.Key[len(keyGone):]] = true
+	for _, id := range gone {
+		m.gone[id] = true
 	}
 	if kv, err := m.cfg.Store.Get(ctx, keyWeights); err == nil {
 		if err := json.Unmarshal(kv.Value, &m.weights); err != nil {
@@ -342,6 +341,25 @@ func (m *Master) Recover(ctx context.Context) error {
 	m.recoveredAt = m.now()
 	m.log.Info("recovered registry", "agents", len(m.admitted), "gone", len(m.gone), "weights", len(m.weights), "quotas", len(m.quotas))
 	return nil
+}
+
+// registryIDs returns the agent IDs named by the keys under prefix
+// (prefix + ID), skipping, with a warning, keys that hold no valid ID.
+func (m *Master) registryIDs(ctx context.Context, prefix string) ([]string, error) {
+	keys, err := m.cfg.Store.Keys(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(keys))
+	for _, key := range keys {
+		id := strings.TrimPrefix(key, prefix)
+		if err := mesos.ValidateID(id); err != nil {
+			m.log.Warn("skipping bad registry entry", "key", key, "err", err)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // Run drives the master's clocks: allocation, offer timeouts, agent pings,

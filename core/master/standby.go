@@ -21,6 +21,11 @@ func StandbyHandler(self mesos.MasterInfo, started time.Time, leader func() *mes
 	redirect := func(w http.ResponseWriter, req *http.Request) {
 		l := leader()
 		if l == nil || l.ID == self.ID {
+			// No leader known, or this master was just elected and is
+			// still recovering the registry: both last about a second
+			// (a ZooKeeper watch, a keys-only registry read), so clients
+			// may come back after one second instead of backing off.
+			w.Header().Set("Retry-After", "1")
 			textError(w, http.StatusServiceUnavailable, "No leading master is elected yet; retry shortly")
 			return
 		}
@@ -53,6 +58,7 @@ func StandbyHandler(self mesos.MasterInfo, started time.Time, leader func() *mes
 	r.Get("/master/redirect", func(w http.ResponseWriter, req *http.Request) {
 		l := leader()
 		if l == nil {
+			w.Header().Set("Retry-After", "1")
 			textError(w, http.StatusServiceUnavailable, "No leading master is elected yet; retry shortly")
 			return
 		}

@@ -147,6 +147,21 @@ func (e *Embedded) List(ctx context.Context, prefix string) ([]KV, error) {
 	return kvs, err
 }
 
+// Keys returns every key starting with prefix, sorted, without decoding
+// the values. An empty prefix lists the whole store.
+func (e *Embedded) Keys(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	err := e.read(ctx, func(b *bolt.Bucket) error {
+		p := []byte(prefix)
+		c := b.Cursor()
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			keys = append(keys, string(k))
+		}
+		return nil
+	})
+	return keys, err
+}
+
 // Put writes value if key's current version (0 when missing) equals expected,
 // or unconditionally with AnyVersion, and returns the new version. A mismatch
 // returns an error wrapping ErrConflict; values over MaxValueSize return

@@ -88,6 +88,28 @@ func (z *ZK) List(ctx context.Context, prefix string) ([]KV, error) {
 	return kvs, nil
 }
 
+// Keys returns every key starting with prefix, sorted. It lists children
+// only (one request per directory below the prefix) and reads no values.
+func (z *ZK) Keys(ctx context.Context, prefix string) ([]string, error) {
+	if err := z.begin(ctx, "keys", prefix); err != nil {
+		return nil, err
+	}
+	var keys []string
+	err := z.call(ctx, func() error {
+		entries, err := z.walk(ctx, prefix)
+		keys = make([]string, len(entries))
+		for i, e := range entries {
+			keys[i] = e.key
+		}
+		return err
+	})
+	if err != nil {
+		return nil, z.opErr("keys", prefix, false, err)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
 // Put writes value if key's current version (0 when missing) equals
 // expected, or unconditionally with AnyVersion, and returns the new version.
 // Values over the chunk size are split into chunks that become visible
@@ -407,16 +429,18 @@ func (z *ZK) children(p string) ([]string, error) {
 	return names, err
 }
 
-// list implements List: it walks the directory znodes under the prefix's
-// directory, then reads the matching keys in parallel.
-func (z *ZK) list(ctx context.Context, prefix string) ([]KV, error) {
+// zkEntry is a key found by walk and its znode.
+type zkEntry struct{ key, path string }
+
+// walk lists the keys starting with prefix: it walks the directory znodes
+// under the prefix's directory, reading children only.
+func (z *ZK) walk(ctx context.Context, prefix string) ([]zkEntry, error) {
 	dir, keyBase, namePrefix := z.kvRoot, "", prefix
 	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 		dir, keyBase, namePrefix = z.dirPath(prefix[:i]), prefix[:i+1], prefix[i+1:]
 	}
 
-	type entry struct{ key, path string }
-	var entries []entry
+	var entries []zkEntry
 	var walk func(dir, keyBase, namePrefix string) error
 	walk = func(dir, keyBase, namePrefix string) error {
 		if err := ctx.Err(); err != nil {
@@ -435,7 +459,7 @@ func (z *ZK) list(ctx context.Context, prefix string) ([]KV, error) {
 				continue
 			}
 			if kind == zkKeyPrefix {
-				entries = append(entries, entry{keyBase + seg, dir + "/" + n})
+				entries = append(entries, zkEntry{keyBase + seg, dir + "/" + n})
 				continue
 			}
 			if err := walk(dir+"/"+n, keyBase+seg+"/", ""); err != nil {
@@ -447,10 +471,19 @@ func (z *ZK) list(ctx context.Context, prefix string) ([]KV, error) {
 	if err := walk(dir, keyBase, namePrefix); err != nil {
 		return nil, err
 	}
+	return entries, nil
+}
+
+// list implements List: it walks the keys, then reads them in parallel.
+func (z *ZK) list(ctx context.Context, prefix string) ([]KV, error) {
+	entries, err := z.walk(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
 
 	kvs := make([]KV, len(entries))
 	found := make([]bool, len(entries))
-	err := z.parallel(ctx, len(entries), func(i int) error {
+	err = z.parallel(ctx, len(entries), func(i int) error {
 		value, version, err := z.load(ctx, entries[i].path)
 		if errors.Is(err, zk.ErrNoNode) {
 			return nil // deleted since the walk

@@ -84,18 +84,32 @@ type redirectError struct{ host string }
 
 func (e *redirectError) Error() string { return "redirected to " + e.host }
 
+// retryLaterError: 503 with Retry-After (no leader yet, or the master is
+// recovering); the agent retries after that delay without doubling its
+// backoff, as a real agent does.
+type retryLaterError struct {
+	after time.Duration
+	msg   string
+}
+
+func (e *retryLaterError) Error() string { return e.msg }
+
 // run registers and re-registers until ctx ends or the master refuses the agent.
 func (a *simAgent) run(ctx context.Context) {
 	p := a.pool
 	bound := p.cfg.RegistrationBackoffFactor
 	host := ""
 	redirects := 0
+	var retryAfter time.Duration
+	// changed is closed when the leader the agent is trying changes.
+	var changed <-chan struct{}
 	for ctx.Err() == nil {
 		if host == "" {
 			// Wait a random time in [0, bound]; a new leader restarts the
 			// wait from the initial bound, as a real agent re-registers
 			// soon after it detects a new master.
-			leader, changed := p.leader.get()
+			var leader string
+			leader, changed = p.leader.get()
 			if leader == "" {
 				select {
 				case <-ctx.Done():
@@ -105,14 +119,18 @@ func (a *simAgent) run(ctx context.Context) {
 				}
 				continue
 			}
-			t := time.NewTimer(jitter(bound))
+			wait := jitter(bound)
+			if retryAfter > 0 {
+				wait, retryAfter = retryAfter+jitter(retryAfter/4), 0
+			}
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
 				return
 			case <-changed:
 				t.Stop()
-				bound = p.cfg.RegistrationBackoffFactor
+				bound, retryAfter = p.cfg.RegistrationBackoffFactor, 0
 				continue
 			case <-t.C:
 			}
@@ -138,9 +156,19 @@ func (a *simAgent) run(ctx context.Context) {
 			return
 		}
 		redirects, host = 0, ""
-		if registered {
+		var later *retryLaterError
+		newLeader := false
+		select {
+		case <-changed: // detected while this attempt ran: start over
+			newLeader = true
+		default:
+		}
+		switch {
+		case registered || newLeader:
 			bound = p.cfg.RegistrationBackoffFactor
-		} else {
+		case errors.As(err, &later):
+			retryAfter = later.after
+		default:
 			bound = min(2*bound, p.cfg.MaxBackoff)
 		}
 		p.log.Debug("agent connection ended", "hostname", a.hostname, "err", err)
@@ -203,7 +231,12 @@ func (a *simAgent) connect(ctx context.Context, host string) (registered bool, e
 		return false, &refusedError{msg: fmt.Sprintf("%d %s", code, strings.TrimSpace(string(msg)))}
 	default:
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return false, fmt.Errorf("REGISTER to %s: %s: %s", host, resp.Status, strings.TrimSpace(string(msg)))
+		err := fmt.Errorf("REGISTER to %s: %s: %s", host, resp.Status, strings.TrimSpace(string(msg)))
+		if secs, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && secs > 0 &&
+			code == http.StatusServiceUnavailable {
+			return false, &retryLaterError{after: min(time.Duration(secs)*time.Second, p.cfg.MaxBackoff), msg: err.Error()}
+		}
+		return false, err
 	}
 	rd := newEventReader(resp.Body)
 	ev, err := rd.next()

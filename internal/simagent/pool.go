@@ -37,7 +37,8 @@ type Config struct {
 	// RegistrationBackoffFactor: an agent waits a random time in
 	// [0, factor] before it registers, after its connection ended and after
 	// a new leader was detected; the bound doubles on every failed attempt
-	// up to MaxBackoff, as on a real agent (default 1s).
+	// up to MaxBackoff, except after a 503 with Retry-After, which is
+	// retried after that delay, as on a real agent (default 1s).
 	RegistrationBackoffFactor time.Duration
 	// MaxBackoff caps the registration backoff (default 1 min).
 	MaxBackoff time.Duration

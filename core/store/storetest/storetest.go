@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EmptyValue", testEmptyValue},
 		{"ValuesAreCopied", testValuesAreCopied},
 		{"ListPrefix", testListPrefix},
+		{"KeysPrefix", testKeysPrefix},
 		{"ConcurrentCAS", testConcurrentCAS},
 		{"TooLarge", testTooLarge},
 		{"InvalidKey", testInvalidKey},
@@ -216,6 +217,61 @@ func testListPrefix(t *testing.T, s store.Store) {
 	}
 }
 
+// testKeysPrefix checks that Keys names exactly the keys List returns,
+// in order, whatever the value (empty, large, rewritten) and after deletes.
+func testKeysPrefix(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, k := range []string{"a/c", "ab", "a/a", "b/a", "a/b/x", "a", "a/b", "a/gone", "a/b/gone"} {
+		mustPut(t, s, k, "val-"+k, 0)
+	}
+	mustPut(t, s, "a/c", "val-a/c-2", 1)
+	if _, err := s.Put(ctx, "a/empty", nil, 0); err != nil {
+		t.Fatalf("Put(a/empty) = %v", err)
+	}
+	// Larger than a ZooKeeper znode: stored in chunks there.
+	if _, err := s.Put(ctx, "a/large", bytes.Repeat([]byte("L"), 3<<20), 0); err != nil {
+		t.Fatalf("Put(a/large) = %v", err)
+	}
+	for _, k := range []string{"a/gone", "a/b/gone"} {
+		if err := s.Delete(ctx, k, store.AnyVersion); err != nil {
+			t.Fatalf("Delete(%s) = %v", k, err)
+		}
+	}
+
+	tests := []struct {
+		prefix string
+		want   []string
+	}{
+		{"a/", []string{"a/a", "a/b", "a/b/x", "a/c", "a/empty", "a/large"}},
+		{"a/b", []string{"a/b", "a/b/x"}},
+		{"a/b/", []string{"a/b/x"}},
+		{"a/gone", nil},
+		{"b/", []string{"b/a"}},
+		{"c/", nil},
+		{"", []string{"a", "a/a", "a/b", "a/b/x", "a/c", "a/empty", "a/large", "ab", "b/a"}},
+	}
+	for _, tc := range tests {
+		keys, err := s.Keys(ctx, tc.prefix)
+		if err != nil {
+			t.Fatalf("Keys(%q) = %v", tc.prefix, err)
+		}
+		if fmt.Sprint(keys) != fmt.Sprint(tc.want) {
+			t.Errorf("Keys(%q) = %q, want %q", tc.prefix, keys, tc.want)
+		}
+		kvs, err := s.List(ctx, tc.prefix)
+		if err != nil {
+			t.Fatalf("List(%q) = %v", tc.prefix, err)
+		}
+		var listed []string
+		for _, kv := range kvs {
+			listed = append(listed, kv.Key)
+		}
+		if fmt.Sprint(keys) != fmt.Sprint(listed) {
+			t.Errorf("Keys(%q) = %q but List(%q) has keys %q", tc.prefix, keys, tc.prefix, listed)
+		}
+	}
+}
+
 // testConcurrentCAS increments one counter from many goroutines, each
 // retrying on conflict; no increment may be lost or applied twice.
 func testConcurrentCAS(t *testing.T, s store.Store) {
@@ -286,6 +342,10 @@ func testInvalidKey(t *testing.T, s store.Store) {
 	if err != nil || len(kvs) != 0 {
 		t.Errorf("List after invalid puts = %v, %v; want empty", kvs, err)
 	}
+	keys, err := s.Keys(ctx, "")
+	if err != nil || len(keys) != 0 {
+		t.Errorf("Keys after invalid puts = %q, %v; want empty", keys, err)
+	}
 }
 
 func testCancelledContext(t *testing.T, s store.Store) {
@@ -302,6 +362,8 @@ func testCancelledContext(t *testing.T, s store.Store) {
 	wantErr(t, err, context.Canceled)
 	_, err = s.List(ctx, "")
 	wantErr(t, err, context.Canceled)
+	_, err = s.Keys(ctx, "")
+	wantErr(t, err, context.Canceled)
 
 	wantMissing(t, s, "new")
 	wantKV(t, s, "k", "v1", 1)
@@ -316,6 +378,8 @@ func testClosed(t *testing.T, s store.Store) {
 	_, err := s.Get(ctx, "k")
 	wantErr(t, err, store.ErrClosed)
 	_, err = s.List(ctx, "")
+	wantErr(t, err, store.ErrClosed)
+	_, err = s.Keys(ctx, "")
 	wantErr(t, err, store.ErrClosed)
 	_, err = s.Put(ctx, "k", []byte("v2"), store.AnyVersion)
 	wantErr(t, err, store.ErrClosed)
@@ -379,6 +443,23 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			}
 			if len(kvs) != 1000 {
 				b.Fatalf("List returned %d keys, want 1000", len(kvs))
+			}
+		}
+	})
+
+	// Keys1000: the same listing without the values.
+	b.Run("Keys1000", func(b *testing.B) {
+		s, ctx := open(b), b.Context()
+		fill(b, s, "bench/list/", 1000, value)
+		fill(b, s, "bench/other/", 100, value)
+		b.ReportAllocs()
+		for b.Loop() {
+			keys, err := s.Keys(ctx, "bench/list/")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(keys) != 1000 {
+				b.Fatalf("Keys returned %d keys, want 1000", len(keys))
 			}
 		}
 	})

@@ -373,15 +373,40 @@ func (m *Master) Run(ctx context.Context) error {
 	defer hb.Stop()
 	housekeeping := time.NewTicker(500 * time.Millisecond)
 	defer housekeeping.Stop()
+	// Requested allocations (a new agent, a REVIVE, a DECLINE...) run at
+	// once, but after one that took d the next waits until 2d have passed:
+	// in a storm (thousands of agents re-registering after a failover)
+	// allocation takes at most a third of the master's time instead of
+	// running back to back, and a small cluster sees no delay at all.
+	deferred := time.NewTimer(time.Hour)
+	deferred.Stop()
+	defer deferred.Stop()
+	var nextAlloc time.Time
+	pending := false
+	runAlloc := func() {
+		start := time.Now()
+		m.allocate()
+		nextAlloc = time.Now().Add(2 * time.Since(start))
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			m.shutdown()
 			return nil
 		case <-alloc.C:
-			m.allocate()
+			runAlloc()
 		case <-m.kick:
-			m.allocate()
+			if wait := time.Until(nextAlloc); wait > 0 {
+				if !pending {
+					pending = true
+					deferred.Reset(wait)
+				}
+				continue
+			}
+			runAlloc()
+		case <-deferred.C:
+			pending = false
+			runAlloc()
 		case <-ping.C:
 			m.pingAgents()
 		case <-hb.C:

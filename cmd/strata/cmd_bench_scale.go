@@ -37,6 +37,9 @@ type scaleOptions struct {
 	agentPingTimeout time.Duration
 	logDir           string
 	timeout          time.Duration
+	// profile: seconds of CPU profile to take from the new leader right
+	// after its election (failover; 0: none), saved in logDir.
+	profile int
 }
 
 func (o *scaleOptions) addFlags(cmd *cobra.Command, masters int) {
@@ -48,6 +51,33 @@ func (o *scaleOptions) addFlags(cmd *cobra.Command, masters int) {
 	durationFlag(cmd.Flags(), &o.agentPingTimeout, "agent_ping_timeout", 15*time.Second, "the masters' --agent_ping_timeout")
 	cmd.Flags().StringVar(&o.logDir, "log_dir", "", "where the masters' logs and work dirs go (default: a new temporary directory)")
 	durationFlag(cmd.Flags(), &o.timeout, "timeout", 30*time.Minute, "give up after this long")
+	cmd.Flags().IntVar(&o.profile, "profile_seconds", 0, "failover: take this many seconds of CPU profile from the new leader once elected (leader-cpu.pprof in --log_dir)")
+}
+
+// saveProfile fetches seconds of CPU profile from the master at addr.
+func saveProfile(ctx context.Context, addr string, seconds int, path string, out io.Writer) {
+	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(out, "profile: %v\n", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(out, "profile: %v\n", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		fmt.Fprintf(out, "profile: %v\n", err)
+		return
+	}
+	fmt.Fprintf(out, "CPU profile of the new leader (%ds) in %s\n", seconds, path)
 }
 
 // scaleCluster is what a scale benchmark runs against.
@@ -204,7 +234,7 @@ func startMasterProc(exe, zkURL string, i int, o *scaleOptions) (*masterProc, er
 	}
 	m.cmd = exec.Command(exe, "master", "--zk", zkURL, "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--work_dir", dir, "--zk_session_timeout", o.sessionTimeout.String(),
-		"--agent_ping_timeout", o.agentPingTimeout.String(), "--log_level", "info")
+		"--agent_ping_timeout", o.agentPingTimeout.String(), "--log_level", "info", "--profiling")
 	m.cmd.Stdout, m.cmd.Stderr = f, f
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := m.cmd.Start(); err != nil {
@@ -358,6 +388,9 @@ re-registered with all its tasks on the new leader; tasks lost must be 0.`,
 				return err
 			}
 			fmt.Fprintf(out, "new leader %s (%s) elected %.2fs after the kill\n", info.ID, c.masters[idx].addr(), elected.Sub(killed).Seconds())
+			if o.profile > 0 {
+				go saveProfile(ctx, c.masters[idx].addr(), o.profile, filepath.Join(o.logDir, "leader-cpu.pprof"), out)
+			}
 			n := o.sim.count
 			var last time.Time
 			if err := progress(ctx, out, o.timeout, func() (bool, string) {

@@ -30,6 +30,7 @@ func addMasterFlags(fs *pflag.FlagSet, o *masterOptions) {
 	fs.StringVar(&o.zk, "zk", "", "ZooKeeper URL for replicated masters, zk://[user:pass@]host1:2181,host2:2181/path (default: embedded store in --work_dir)")
 	durationFlag(fs, &o.zkSessionTimeout, "zk_session_timeout", 10*time.Second, "ZooKeeper session timeout")
 	fs.IntVar(&o.quorum, "quorum", 0, "accepted for parity with Mesos (ZooKeeper provides the quorum)")
+	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's /debug/pprof/ profiles on the master's port")
 }
 
 func addAgentFlags(fs *pflag.FlagSet, o *agentOptions) {

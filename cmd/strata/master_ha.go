@@ -61,7 +61,11 @@ func startMasterZK(ctx context.Context, o masterOptions, log *slog.Logger, lv *s
 		// A placeholder identity until the first master is built.
 		standby(mesos.MasterInfo{ID: "standby", Version: version})
 		serveErr := make(chan error, 1)
-		go func() { serveErr <- serve(ctx, ln, switcher, log) }()
+		var h http.Handler = switcher
+		if o.profiling {
+			h = withProfiling(h)
+		}
+		go func() { serveErr <- serve(ctx, ln, h, log) }()
 		watchDone := make(chan struct{})
 		go func() {
 			defer close(watchDone)

@@ -36,7 +36,8 @@ type masterOptions struct {
 	registryMaxAgentCount                                    int
 	maxAgentPingTimeouts                                     int
 	flags                                                    map[string]string
-	// profiling mounts /debug/pprof/ on the master's port (strata dev only).
+	// profiling mounts /debug/pprof/ on the master's port (strata dev, or
+	// strata master --profiling).
 	profiling bool
 	// zk is the ZooKeeper URL of a replicated master (--zk); empty for the embedded store.
 	zk               string

@@ -379,10 +379,8 @@ func (m *Master) recomputeAvailable(a *agent) {
 			used = used.Plus(mesos.Resources(e.Resources).Unallocated())
 		}
 	}
-	for _, o := range m.offers {
-		if o.agent == a.id {
-			used = used.Plus(o.resources.Unallocated())
-		}
+	for _, o := range a.offers {
+		used = used.Plus(o.resources.Unallocated())
 	}
 	a.available = a.total.Minus(used)
 }
@@ -391,10 +389,8 @@ func (m *Master) recomputeAvailable(a *agent) {
 // tasks stay until the ping timeout declares it unreachable.
 func (m *Master) disconnectAgent(a *agent) {
 	a.connected = false
-	for _, o := range m.offers {
-		if o.agent == a.id {
-			m.rescindOffer(o, false)
-		}
+	for _, o := range a.offers {
+		m.rescindOffer(o, false)
 	}
 	m.log.Info("agent disconnected", "agent", a.id)
 }
@@ -429,10 +425,8 @@ func (m *Master) markUnreachable(a *agent, why string) {
 	}
 	cancel()
 	m.unreachable[a.id] = now
-	for _, o := range m.offers {
-		if o.agent == a.id {
-			m.rescindOffer(o, false)
-		}
+	for _, o := range a.offers {
+		m.rescindOffer(o, false)
 	}
 	aid := mesos.AgentID{Value: a.id}
 	notified := map[string]bool{}

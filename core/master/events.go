@@ -31,10 +31,8 @@ func (m *Master) agentState(a *agent) mesos.AgentState {
 			allocated = allocated.Plus(e.Resources)
 		}
 	}
-	for _, o := range m.offers {
-		if o.agent == a.id {
-			offered = offered.Plus(o.resources)
-		}
+	for _, o := range a.offers {
+		offered = offered.Plus(o.resources)
 	}
 	return mesos.AgentState{
 		AgentInfo: a.info, Active: a.connected && a.active, Deactivated: !a.active, Version: a.version,

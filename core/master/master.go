@@ -191,6 +191,10 @@ type agent struct {
 	reregistered time.Time
 	recovered    bool   // known from the registry, not yet re-registered
 	ip           string // the address it registered from (its machine's IP)
+	// offers are the outstanding offers of this agent's resources (the
+	// same *offer as in Master.offers), so that per-agent work does not
+	// scan every offer of the cluster.
+	offers map[string]*offer
 	// lost holds tasks of frameworks without PARTITION_AWARE that were
 	// reported TASK_LOST while the agent was unreachable and that the
 	// master told the agent to kill when it came back: their updates are

@@ -30,6 +30,10 @@ func (m *Master) allocate() {
 		o := &offer{id: m.ids.Offer().Value, fw: f.id, agent: a.id, role: d.Role, resources: d.Resources, created: m.now()}
 		m.offers[o.id] = o
 		f.offers[o.id] = o
+		if a.offers == nil {
+			a.offers = map[string]*offer{}
+		}
+		a.offers[o.id] = o
 		a.available = a.available.Minus(d.Resources.Unallocated())
 		byFw[f.id] = append(byFw[f.id], m.offerMessage(o, f, a))
 	}
@@ -88,11 +92,11 @@ func (m *Master) frameworkAllocation(f *framework) map[string]mesos.Resources {
 	out := map[string]mesos.Resources{}
 	for _, t := range f.tasks {
 		if !t.State.IsTerminal() {
-			out[t.role] = append(out[t.role], t.Resources...)
+			out[t.role] = out[t.role].Accumulate(t.Resources)
 		}
 	}
 	for _, o := range f.offers {
-		out[o.role] = append(out[o.role], o.resources...)
+		out[o.role] = out[o.role].Accumulate(o.resources)
 	}
 	return out
 }
@@ -127,6 +131,7 @@ func (m *Master) removeOffer(o *offer) {
 		delete(f.offers, o.id)
 	}
 	if a := m.agents[o.agent]; a != nil {
+		delete(a.offers, o.id)
 		a.available = a.available.Plus(o.resources.Unallocated())
 	}
 }

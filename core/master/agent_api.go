@@ -259,13 +259,7 @@ func (m *Master) reconcileAgentTasks(a *agent, reg *mesos.AgentRegister, wasUnre
 				a.lost = map[taskKey]bool{}
 			}
 			a.lost[k] = true
-			ev := mesos.AgentEvent{Type: mesos.AgentEventKillTask}
-			ev.KillTask = &struct {
-				FrameworkID mesos.FrameworkID `json:"framework_id"`
-				TaskID      mesos.TaskID      `json:"task_id"`
-				KillPolicy  *mesos.KillPolicy `json:"kill_policy,omitempty"`
-			}{rt.FrameworkID, rt.TaskID, nil}
-			a.stream.Send(ev)
+			a.stream.Send(killTaskEvent(rt.FrameworkID.Value, rt.TaskID, nil))
 			delete(f.unreachable, rt.TaskID.Value)
 			continue
 		}

@@ -91,13 +91,7 @@ func (m *Master) startDrain(a *agent, di *mesos.DrainInfo) {
 				kp = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: mg.Nanoseconds}}
 			}
 		}
-		ev := mesos.AgentEvent{Type: mesos.AgentEventKillTask}
-		ev.KillTask = &struct {
-			FrameworkID mesos.FrameworkID `json:"framework_id"`
-			TaskID      mesos.TaskID      `json:"task_id"`
-			KillPolicy  *mesos.KillPolicy `json:"kill_policy,omitempty"`
-		}{mesos.FrameworkID{Value: k.fw}, t.TaskID, kp}
-		a.stream.Send(ev)
+		a.stream.Send(killTaskEvent(k.fw, t.TaskID, kp))
 	}
 }
 

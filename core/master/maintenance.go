@@ -527,11 +527,7 @@ func (m *Master) removeAgentForMaintenance(a *agent) {
 	aid := mesos.AgentID{Value: a.id}
 	if a.connected {
 		for _, fid := range frameworksOn(a) {
-			ev := mesos.AgentEvent{Type: mesos.AgentEventShutdownFramework}
-			ev.ShutdownFramework = &struct {
-				FrameworkID mesos.FrameworkID `json:"framework_id"`
-			}{mesos.FrameworkID{Value: fid}}
-			a.stream.Send(ev)
+			m.shutdownFrameworkOn(a, fid)
 		}
 		a.stream.Send(mesos.AgentEvent{Type: mesos.AgentEventError, Error: &struct {
 			Message string `json:"message"`

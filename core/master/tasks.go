@@ -42,17 +42,23 @@ func (m *Master) kill(f *framework, body *mesos.CallKillBody) {
 	if a == nil || !a.connected {
 		return // delivered when the agent re-registers (it will be reconciled)
 	}
-	ev := mesos.AgentEvent{Type: mesos.AgentEventKillTask}
 	kp := body.KillPolicy
 	if kp == nil {
 		kp = t.KillPolicy
 	}
+	a.stream.Send(killTaskEvent(f.id, t.TaskID, kp))
+}
+
+// killTaskEvent tells an agent to kill a task (nil kp: the task's own
+// kill policy, else the agent's default).
+func killTaskEvent(fw string, id mesos.TaskID, kp *mesos.KillPolicy) mesos.AgentEvent {
+	ev := mesos.AgentEvent{Type: mesos.AgentEventKillTask}
 	ev.KillTask = &struct {
 		FrameworkID mesos.FrameworkID `json:"framework_id"`
 		TaskID      mesos.TaskID      `json:"task_id"`
 		KillPolicy  *mesos.KillPolicy `json:"kill_policy,omitempty"`
-	}{mesos.FrameworkID{Value: f.id}, t.TaskID, kp}
-	a.stream.Send(ev)
+	}{mesos.FrameworkID{Value: fw}, id, kp}
+	return ev
 }
 
 // acknowledge forwards a scheduler's ACKNOWLEDGE to the agent and retires a
@@ -268,11 +274,7 @@ func (m *Master) removeFramework(f *framework, why string) {
 	}
 	for _, a := range m.agents {
 		if a.connected {
-			ev := mesos.AgentEvent{Type: mesos.AgentEventShutdownFramework}
-			ev.ShutdownFramework = &struct {
-				FrameworkID mesos.FrameworkID `json:"framework_id"`
-			}{mesos.FrameworkID{Value: f.id}}
-			a.stream.Send(ev)
+			m.shutdownFrameworkOn(a, f.id)
 		}
 		if execs := a.executors[f.id]; execs != nil {
 			for _, e := range execs {

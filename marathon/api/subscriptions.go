@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -31,25 +32,19 @@ func (s *server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 
 // POST /v2/eventSubscriptions?callbackUrl=URL -> the subscribe_event.
 func (s *server) subscribe(w http.ResponseWriter, r *http.Request) {
-	cb, ok := s.callbacks(w)
-	if !ok {
-		return
-	}
-	u, ok := callbackURL(w, r)
-	if !ok {
-		return
-	}
-	ev, err := cb.Subscribe(r.Context(), origin(r).ClientIP, u)
-	if err != nil {
-		s.subscriptionError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ev)
+	s.changeSubscription(w, r, (*events.Callbacks).Subscribe)
 }
 
 // DELETE /v2/eventSubscriptions?callbackUrl=URL -> the unsubscribe_event
 // (also when the URL was not subscribed, as Marathon).
 func (s *server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	s.changeSubscription(w, r, (*events.Callbacks).Unsubscribe)
+}
+
+// changeSubscription runs change for the request's callbackUrl and answers
+// the event it returns.
+func (s *server) changeSubscription(w http.ResponseWriter, r *http.Request,
+	change func(c *events.Callbacks, ctx context.Context, clientIP, callbackURL string) (map[string]any, error)) {
 	cb, ok := s.callbacks(w)
 	if !ok {
 		return
@@ -58,7 +53,7 @@ func (s *server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ev, err := cb.Unsubscribe(r.Context(), origin(r).ClientIP, u)
+	ev, err := change(cb, r.Context(), origin(r).ClientIP, u)
 	if err != nil {
 		s.subscriptionError(w, err)
 		return

@@ -50,6 +50,9 @@ type Client struct {
 	reconciler  *Reconciler
 	stopRun     context.CancelCauseFunc
 	tearingDown bool
+
+	// acks sends AutoAck acknowledgements; set by Run, used by its loop.
+	acks *acker
 }
 
 // New validates cfg, fills its defaults and returns a Client. Nothing is
@@ -117,6 +120,14 @@ func (c *Client) Run(ctx context.Context) error {
 
 	if err := c.loadFrameworkID(runCtx); err != nil {
 		return err
+	}
+	if c.cfg.AutoAck {
+		c.acks = c.startAcker(runCtx)
+		defer func() {
+			stop(nil)
+			c.acks.stop()
+			c.acks = nil
+		}()
 	}
 	err := c.loop(runCtx)
 	c.mu.Lock()
@@ -375,11 +386,8 @@ func (c *Client) dispatch(ctx context.Context, ev *mesos.Event) error {
 		}
 		c.mu.Unlock()
 		h.Update(ctx, c, st)
-		if c.cfg.AutoAck && len(st.UUID) > 0 {
-			if err := c.Acknowledge(ctx, st); err != nil {
-				c.log.Warn("acknowledging status update failed; the agent will resend it",
-					"task_id", st.TaskID.Value, "state", st.State, "err", err)
-			}
+		if c.cfg.AutoAck && len(st.UUID) > 0 && c.acks != nil {
+			c.acks.ack(ctx, st)
 		}
 	case mesos.EventMessage:
 		if ev.Message != nil {

@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -539,5 +540,40 @@ func TestAcknowledgeRefusesUpdatesWithoutUUID(t *testing.T) {
 	err := c.Acknowledge(context.Background(), schedulertest.Status("t", "a", mesos.TaskRunning, false))
 	if err == nil || !strings.Contains(err.Error(), "no uuid") {
 		t.Fatalf("Acknowledge = %v", err)
+	}
+}
+
+// TestAutoAckBurst: a burst of updates is acknowledged, every one, by the
+// ack workers, while the event loop keeps delivering updates.
+func TestAutoAckBurst(t *testing.T) {
+	m := newMaster(t, schedulertest.Config{})
+	const n = 300
+	updates := make(chan mesos.TaskStatus, n)
+	h := scheduler.HandlerFuncs{UpdateFunc: func(_ context.Context, _ *scheduler.Client, st mesos.TaskStatus) { updates <- st }}
+	cfg := baseConfig(m.Addr(), h)
+	cfg.AutoAck = true
+	c := newClient(t, cfg)
+	run(t, c)
+	next(t, m.Subscribes())
+	for i := range n {
+		id := fmt.Sprintf("t-%d", i)
+		if err := m.Send(schedulertest.UpdateEvent(mesos.TaskStatus{TaskID: mesos.TaskID{Value: id}, State: mesos.TaskRunning,
+			AgentID: &mesos.AgentID{Value: "a-1"}, UUID: []byte(fmt.Sprintf("%016d", i))})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acked := map[string]bool{}
+	for len(acked) < n {
+		req := next(t, m.Calls())
+		if req.Call.Type != mesos.CallAcknowledge {
+			t.Fatalf("unexpected call %s", req.Call.Type)
+		}
+		if acked[req.Call.Acknowledge.TaskID.Value] {
+			t.Fatalf("task %s acknowledged twice", req.Call.Acknowledge.TaskID.Value)
+		}
+		acked[req.Call.Acknowledge.TaskID.Value] = true
+	}
+	if len(updates) != n {
+		t.Fatalf("%d updates delivered, want %d", len(updates), n)
 	}
 }

@@ -162,11 +162,8 @@ func (fm *fakeMaster) serveRegister(w http.ResponseWriter, r *http.Request, call
 		return
 	}
 	reg := mesos.AgentEvent{Type: mesos.AgentEventRegistered}
-	reg.Registered = &struct {
-		AgentID             mesos.AgentID    `json:"agent_id"`
-		MasterInfo          mesos.MasterInfo `json:"master_info"`
-		PingIntervalSeconds float64          `json:"ping_interval_seconds"`
-	}{mesos.AgentID{Value: id}, mesos.MasterInfo{ID: "fake-master", Hostname: "fakemaster"}, ping}
+	reg.Registered = &mesos.AgentRegistered{AgentID: mesos.AgentID{Value: id},
+		MasterInfo: mesos.MasterInfo{ID: "fake-master", Hostname: "fakemaster"}, PingIntervalSeconds: ping}
 	if !write(reg) {
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/strata-sched/strata/core/mesos"
 )
 
 // testLeader stands for the leading master as a ZooKeeper follower knows
@@ -160,6 +162,22 @@ func TestParseRetryAfter(t *testing.T) {
 		got, ok := parseRetryAfter(tc.header, now)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.header, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestDeadAfter(t *testing.T) {
+	cases := []struct {
+		reg  mesos.AgentRegistered
+		want time.Duration
+	}{
+		{mesos.AgentRegistered{PingIntervalSeconds: 1, TotalPingTimeoutSeconds: 3}, 3 * time.Second},
+		{mesos.AgentRegistered{PingIntervalSeconds: 2}, 10 * time.Second},
+		{mesos.AgentRegistered{}, 75 * time.Second},
+	}
+	for _, tc := range cases {
+		if got := deadAfter(&tc.reg); got != tc.want {
+			t.Errorf("deadAfter(%+v) = %v, want %v", tc.reg, got, tc.want)
 		}
 	}
 }

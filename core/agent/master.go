@@ -258,10 +258,7 @@ func (a *Agent) connect(ctx context.Context, host string) (registered bool, err 
 	if ev.Type != mesos.AgentEventRegistered || ev.Registered == nil {
 		return false, fmt.Errorf("first event from %s is %s, not REGISTERED", host, ev.Type)
 	}
-	interval := defaultPingInterval
-	if s := ev.Registered.PingIntervalSeconds; s > 0 {
-		interval = time.Duration(s * float64(time.Second))
-	}
+	silence := deadAfter(ev.Registered)
 	conn := &masterConn{
 		host:     host,
 		streamID: resp.Header.Get("Mesos-Stream-Id"),
@@ -281,7 +278,7 @@ func (a *Agent) connect(ctx context.Context, host string) (registered bool, err 
 	defer func() { cancel(); <-senderDone }()
 
 	for {
-		watchdog.Reset(pingTimeouts * interval)
+		watchdog.Reset(silence)
 		ev, err := readAgentEvent(rd)
 		if err != nil {
 			return true, fmt.Errorf("event stream from %s: %w", host, err)
@@ -295,6 +292,20 @@ func (a *Agent) connect(ctx context.Context, host string) (registered bool, err 
 		}
 		a.handleEvent(conn, ev)
 	}
+}
+
+// deadAfter is how long a silent connection to the master is trusted: the
+// master's total ping timeout when it says, else pingTimeouts ping
+// intervals (or default intervals).
+func deadAfter(r *mesos.AgentRegistered) time.Duration {
+	if s := r.TotalPingTimeoutSeconds; s > 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	interval := defaultPingInterval
+	if s := r.PingIntervalSeconds; s > 0 {
+		interval = time.Duration(s * float64(time.Second))
+	}
+	return pingTimeouts * interval
 }
 
 func readAgentEvent(rd *recordio.Reader) (mesos.AgentEvent, error) {

@@ -185,11 +185,9 @@ func (m *Master) registerAgent(w http.ResponseWriter, r *http.Request, reg *meso
 	a.stream, a.connected, a.pongs, a.recovered = s, true, 0, false
 	// REGISTERED is always the first event on the stream.
 	ev := mesos.AgentEvent{Type: mesos.AgentEventRegistered}
-	ev.Registered = &struct {
-		AgentID             mesos.AgentID    `json:"agent_id"`
-		MasterInfo          mesos.MasterInfo `json:"master_info"`
-		PingIntervalSeconds float64          `json:"ping_interval_seconds"`
-	}{aid, m.info, m.cfg.AgentPingTimeout.Seconds()}
+	ev.Registered = &mesos.AgentRegistered{AgentID: aid, MasterInfo: m.info,
+		PingIntervalSeconds:     m.cfg.AgentPingTimeout.Seconds(),
+		TotalPingTimeoutSeconds: m.cfg.AgentPingTimeout.Seconds() * float64(m.cfg.MaxAgentPingTimeouts)}
 	s.Send(ev)
 	m.reconcileAgentTasks(a, reg, wasUnreachable)
 	m.resumeDrain(a)

@@ -42,6 +42,18 @@ type AgentRegister struct {
 	// the agent has checkpointed) are in AgentInfo.Resources.
 }
 
+// AgentRegistered is the REGISTERED event: the agent's ID, the master, and
+// how the master checks the agent's health. An agent that hears nothing
+// for TotalPingTimeoutSeconds (--agent_ping_timeout ×
+// --max_agent_ping_timeouts, as Mesos' SlaveRegisteredMessage.connection)
+// takes the connection for dead and registers again.
+type AgentRegistered struct {
+	AgentID                 AgentID    `json:"agent_id"`
+	MasterInfo              MasterInfo `json:"master_info"`
+	PingIntervalSeconds     float64    `json:"ping_interval_seconds"`
+	TotalPingTimeoutSeconds float64    `json:"total_ping_timeout_seconds,omitempty"`
+}
+
 // StatusUpdate is one reliable task status update from an agent.
 type StatusUpdate struct {
 	FrameworkID FrameworkID `json:"framework_id"`
@@ -85,12 +97,8 @@ const (
 type AgentEvent struct {
 	Type string `json:"type"`
 
-	Registered *struct {
-		AgentID             AgentID    `json:"agent_id"`
-		MasterInfo          MasterInfo `json:"master_info"`
-		PingIntervalSeconds float64    `json:"ping_interval_seconds"`
-	} `json:"registered,omitempty"`
-	RunTask *struct {
+	Registered *AgentRegistered `json:"registered,omitempty"`
+	RunTask    *struct {
 		FrameworkInfo FrameworkInfo `json:"framework_info"`
 		Task          TaskInfo      `json:"task"`
 	} `json:"run_task,omitempty"`

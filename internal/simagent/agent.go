@@ -250,9 +250,12 @@ func (a *simAgent) connect(ctx context.Context, host string) (registered bool, e
 		return false, fmt.Errorf("first event from %s is %s, not REGISTERED with an agent ID", host, ev.Type)
 	}
 	release()
-	interval := defaultPingInterval
+	silence := pingTimeouts * defaultPingInterval
 	if s := ev.Registered.PingIntervalSeconds; s > 0 {
-		interval = time.Duration(s * float64(time.Second))
+		silence = pingTimeouts * time.Duration(s*float64(time.Second))
+	}
+	if s := ev.Registered.TotalPingTimeoutSeconds; s > 0 {
+		silence = time.Duration(s * float64(time.Second))
 	}
 	conn := &agentConn{host: host, streamID: resp.Header.Get("Mesos-Stream-Id"), masterID: ev.Registered.MasterInfo.ID, nc: nc}
 	if err := a.registered(ctx, conn, ev.Registered.AgentID.Value); err != nil {
@@ -260,7 +263,7 @@ func (a *simAgent) connect(ctx context.Context, host string) (registered bool, e
 	}
 	defer a.disconnected(conn)
 	for {
-		_ = nc.SetReadDeadline(time.Now().Add(pingTimeouts * interval))
+		_ = nc.SetReadDeadline(time.Now().Add(silence))
 		ev, err := rd.next()
 		if err != nil {
 			return true, fmt.Errorf("event stream from %s: %w", host, err)

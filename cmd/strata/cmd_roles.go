@@ -51,6 +51,8 @@ func addAgentFlags(fs *pflag.FlagSet, o *agentOptions) {
 	fs.StringVar(&o.fetcherCacheSize, "fetcher_cache_size", "2GB", "size of the fetcher cache, in bytes or e.g. 512MB, 2GB")
 	durationFlag(fs, &o.gcDelay, "gc_delay", 7*24*time.Hour, "how long sandboxes of finished executors are kept")
 	durationFlag(fs, &o.executorRegistrationTimeout, "executor_registration_timeout", time.Minute, "how long a custom executor has to subscribe")
+	durationFlag(fs, &o.registrationBackoffFactor, "registration_backoff_factor", time.Second,
+		"(re-)registration waits a random time up to this, doubling on failure (capped at 1 min); a new leader starts it over")
 }
 
 func newMasterCmd() *cobra.Command {

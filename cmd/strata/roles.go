@@ -49,7 +49,7 @@ type masterOptions struct {
 type agentOptions struct {
 	master, ip, hostname, workDir, resources, attributes, recover, defaultRole, logLevel string
 	port                                                                                 int
-	gcDelay, executorRegistrationTimeout                                                 time.Duration
+	gcDelay, executorRegistrationTimeout, registrationBackoffFactor                      time.Duration
 	killTasksOnStop                                                                      bool
 	flags                                                                                map[string]string
 
@@ -189,6 +189,7 @@ func startAgent(ctx context.Context, o agentOptions, log *slog.Logger) (run func
 		WorkDir: o.workDir, Hostname: hostname, IP: o.ip, Port: o.port,
 		Resources: res, Attributes: attrs, Recover: o.recover, GCDelay: o.gcDelay,
 		ExecutorRegistrationTimeout: o.executorRegistrationTimeout,
+		RegistrationBackoffFactor:   o.registrationBackoffFactor,
 		Containerizer:               cz, Fetcher: fetch, Logger: log, Version: version, Flags: o.flags,
 		KillTasksOnStop: o.killTasksOnStop,
 	})

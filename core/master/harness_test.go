@@ -284,6 +284,25 @@ func (s *fakeScheduler) offers() []mesos.Offer {
 	return s.nextEvent(mesos.EventOffers).Offers.Offers
 }
 
+// launchRunning launches task id (cpus:1;mem:64) from s's next non-empty
+// offer on agent a, has a report it TASK_RUNNING (not acknowledged) and
+// returns the update s receives.
+func (s *fakeScheduler) launchRunning(a *fakeAgent, id string) mesos.TaskStatus {
+	s.c.t.Helper()
+	var o mesos.Offer
+	for {
+		ev := s.nextEvent(mesos.EventOffers)
+		if len(ev.Offers.Offers) > 0 {
+			o = ev.Offers.Offers[0]
+			break
+		}
+	}
+	s.call(launchCall(o, commandTask(id, o, "cpus:1;mem:64", "sleep 100")))
+	a.nextEvent(mesos.AgentEventRunTask)
+	a.update(s.id, id, mesos.TaskRunning, mesos.NewUUID())
+	return s.nextUpdate()
+}
+
 func (s *fakeScheduler) nextUpdate() mesos.TaskStatus {
 	s.c.t.Helper()
 	return s.nextEvent(mesos.EventUpdate).Update.Status

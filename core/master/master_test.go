@@ -287,20 +287,7 @@ func TestAgentUnreachableAndReturn(t *testing.T) {
 	a := c.registerAgent("", "cpus:4;mem:1024")
 	pa := c.subscribe(fw("pa", mesos.CapPartitionAware))
 	legacy := c.subscribe(fw("legacy"))
-	launchOn := func(s *fakeScheduler, id string) {
-		var o mesos.Offer
-		for {
-			ev := s.nextEvent(mesos.EventOffers)
-			if len(ev.Offers.Offers) > 0 {
-				o = ev.Offers.Offers[0]
-				break
-			}
-		}
-		s.call(launchCall(o, commandTask(id, o, "cpus:1;mem:64", "sleep 100")))
-		a.nextEvent(mesos.AgentEventRunTask)
-		a.update(s.id, id, mesos.TaskRunning, mesos.NewUUID())
-		s.nextUpdate()
-	}
+	launchOn := func(s *fakeScheduler, id string) { s.launchRunning(a, id) }
 	launchOn(pa, "pa-task")
 	launchOn(legacy, "legacy-task")
 

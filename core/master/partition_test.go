@@ -21,19 +21,8 @@ func TestLostTaskStaysLost(t *testing.T) {
 	pa := c.subscribe(fw("pa", mesos.CapPartitionAware))
 	legacy := c.subscribe(fw("legacy"))
 	launchOn := func(s *fakeScheduler, id string) {
-		var o mesos.Offer
-		for {
-			ev := s.nextEvent(mesos.EventOffers)
-			if len(ev.Offers.Offers) > 0 {
-				o = ev.Offers.Offers[0]
-				break
-			}
-		}
-		s.call(launchCall(o, commandTask(id, o, "cpus:1;mem:64", "sleep 100")))
-		a.nextEvent(mesos.AgentEventRunTask)
 		// TASK_RUNNING is never acknowledged: the ack is lost in the partition.
-		a.update(s.id, id, mesos.TaskRunning, mesos.NewUUID())
-		if st := s.nextUpdate(); st.State != mesos.TaskRunning {
+		if st := s.launchRunning(a, id); st.State != mesos.TaskRunning {
 			t.Fatalf("%s: %+v", id, st)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/strata-sched/strata/core/containerizer"
+	"github.com/strata-sched/strata/internal/ci"
 	"github.com/strata-sched/strata/internal/testenv"
 )
 
@@ -58,9 +59,7 @@ func dockerContainers(t *testing.T, label, value string) []string {
 // HTTP health check (port index 0) reports the task healthy, and deleting
 // the app removes the container.
 func TestIntegrationDockerBridgeApp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs a real master, agent and Docker engine")
-	}
+	ci.SkipIntegrationIfShort(t, "a real master, agent and Docker engine")
 	testenv.RequireDocker(t)
 	testenv.BuildBusyboxImage(t, dockerTestImage)
 	owner := fmt.Sprintf("marathon-%s-%d", t.Name(), time.Now().UnixNano())

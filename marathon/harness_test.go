@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/strata-sched/strata/core/store"
+	"github.com/strata-sched/strata/internal/ci"
 	"github.com/strata-sched/strata/internal/testenv"
 	"github.com/strata-sched/strata/marathon"
 )
@@ -261,9 +262,7 @@ type deploymentResult struct {
 
 func startCluster(t *testing.T, agents int) *testenv.Cluster {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: needs a real master and agents")
-	}
+	ci.SkipIntegrationIfShort(t, "a real master and agents")
 	return testenv.StartCluster(t, testenv.ClusterOptions{Agents: agents, AgentResources: "cpus:4;mem:4096;disk:4096;ports:[31000-31200]"})
 }
 

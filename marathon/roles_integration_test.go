@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/strata-sched/strata/core/mesos"
+	"github.com/strata-sched/strata/internal/ci"
 	"github.com/strata-sched/strata/internal/testenv"
 )
 
@@ -58,9 +59,7 @@ func frameworkRoles(t *testing.T, c *testenv.Cluster, id string) []string {
 // short of resources while they sit idle), and an invalid role is refused
 // with Marathon's 422.
 func TestIntegrationAppRoles(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs a real master and agent")
-	}
+	ci.SkipIntegrationIfShort(t, "a real master and agent")
 	c := testenv.StartCluster(t, testenv.ClusterOptions{
 		AgentResources: "cpus(dev):1;mem(dev):256;cpus:1;mem:512;disk:512",
 	})

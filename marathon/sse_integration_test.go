@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-sched/strata/internal/ci"
 	"github.com/strata-sched/strata/internal/testenv"
 )
 
@@ -214,9 +215,7 @@ func watchDeployment(t testing.TB, m *instance, n, instances int, timeout time.D
 // handled and the deployment's success, and all receive the same events in
 // the same order.
 func TestIntegrationSSEClientsDuringDeployment(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs a real master and agents")
-	}
+	ci.SkipIntegrationIfShort(t, "a real master and agents")
 	n, instances := envInt("STRATA_SSE_CLIENTS", 20), envInt("STRATA_SSE_INSTANCES", 100)
 	c := testenv.StartCluster(t, testenv.ClusterOptions{Agents: 2, AgentResources: "cpus:16;mem:16384;disk:4096"})
 	m := startMarathon(t, c, tempDir(t, "marathon"), options{})

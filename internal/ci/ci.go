@@ -24,3 +24,13 @@ func RequireRoot(t testing.TB, why string) {
 		SkipOrFail(t, "%s: run the tests as root", why)
 	}
 }
+
+// SkipIntegrationIfShort skips an integration test under `go test -short`
+// (a quick run of the unit tests on a developer's machine). Under CI=true
+// nothing is skipped: -short there fails the test instead.
+func SkipIntegrationIfShort(t testing.TB, needs string) {
+	t.Helper()
+	if testing.Short() {
+		SkipOrFail(t, "integration test: needs %s (run without -short)", needs)
+	}
+}

@@ -84,11 +84,15 @@ type ZKURL struct {
 	User, Password string
 }
 
+// redactedPassword stands for a password in URLs written to logs and
+// errors (the mask net/url's URL.Redacted uses).
+const redactedPassword = "xxxxx"
+
 // String returns the URL with the password redacted, for logs.
 func (u ZKURL) String() string {
 	auth := ""
 	if u.User != "" {
-		auth = url.PathEscape(u.User) + ":xxxxx@"
+		auth = url.PathEscape(u.User) + ":" + redactedPassword + "@"
 	}
 	return "zk://" + auth + strings.Join(u.Servers, ",") + u.Path
 }
@@ -167,7 +171,7 @@ func redactZKURL(raw string) string {
 		return raw
 	}
 	user, _, _ := strings.Cut(authority[:at], ":")
-	return "zk://" + user + ":xxxxx@" + authority[at+1:] + "/" + p
+	return "zk://" + user + ":" + redactedPassword + "@" + authority[at+1:] + "/" + p
 }
 
 // validateZKPath checks an absolute znode path below the root.

@@ -81,6 +81,18 @@ type harness struct {
 	ctx   context.Context
 }
 
+// newStoreAndClock is an embedded store closed at cleanup and a manual
+// clock at 2024-01-01.
+func newStoreAndClock(t *testing.T) (store.Store, *clock) {
+	t.Helper()
+	st, err := store.OpenEmbedded(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, &clock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
 func newHarness(t *testing.T, st store.Store, clk *clock) *harness {
 	t.Helper()
 	e, err := New(Config{Repo: state.NewRepo(st, "", 0), Bus: events.NewBus(0, clk.Now), Now: clk.Now})
@@ -134,12 +146,7 @@ func (h *harness) deployments() int {
 // orphan handling, scale-down by killSelection and failure backoff, with a
 // fake master and a manual clock.
 func TestEngineLifecycle(t *testing.T) {
-	st, err := store.OpenEmbedded(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clk := &clock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st, clk := newStoreAndClock(t)
 	h := newHarness(t, st, clk)
 
 	h.deploy(`{"id":"/a","cmd":"sleep 100","cpus":1,"mem":64,"instances":3}`)
@@ -229,12 +236,7 @@ func TestEngineLifecycle(t *testing.T) {
 // inactiveAfterSeconds (then a replacement is launched) and is killed at
 // expungeAfterSeconds.
 func TestUnreachableStrategy(t *testing.T) {
-	st, err := store.OpenEmbedded(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clk := &clock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st, clk := newStoreAndClock(t)
 	h := newHarness(t, st, clk)
 	h.deploy(`{"id":"/u","cmd":"sleep 100","cpus":0.1,"mem":16,"unreachableStrategy":{"inactiveAfterSeconds":5,"expungeAfterSeconds":10}}`)
 	h.e.Offers(h.ctx, h.d, []mesos.Offer{offer("o1", 1)})
@@ -258,12 +260,7 @@ func TestUnreachableStrategy(t *testing.T) {
 // TestRemovedAppTasksKilled: tasks of an app that is gone without a
 // deployment stopping them (a forced cancel) are killed.
 func TestRemovedAppTasksKilled(t *testing.T) {
-	st, err := store.OpenEmbedded(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clk := &clock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st, clk := newStoreAndClock(t)
 	h := newHarness(t, st, clk)
 	h.deploy(`{"id":"/r","cmd":"sleep 100","cpus":0.1,"mem":16}`)
 	h.e.Offers(h.ctx, h.d, []mesos.Offer{offer("o1", 1)})
@@ -285,12 +282,7 @@ func TestRemovedAppTasksKilled(t *testing.T) {
 // TestMaintenanceModeDeclinesOffers: offers from an agent whose maintenance
 // window has started are declined, and /v2/queue says why.
 func TestMaintenanceModeDeclinesOffers(t *testing.T) {
-	st, err := store.OpenEmbedded(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clk := &clock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st, clk := newStoreAndClock(t)
 	h := newHarness(t, st, clk)
 	h.deploy(`{"id":"/a","cmd":"sleep 100","cpus":1,"mem":64,"instances":1}`)
 	o := offer("o1", 2)

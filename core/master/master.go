@@ -166,7 +166,8 @@ type Master struct {
 	metrics     counters
 	maint       maintenance
 	// recoveredAt is when Recover read the registry; agents it listed
-	// must re-register within AgentReregisterTimeout of it.
+	// must re-register within AgentReregisterTimeout of it (zero once
+	// the stragglers have been marked unreachable).
 	recoveredAt time.Time
 	// lastRegistryGC is when the unreachable agents were last pruned.
 	lastRegistryGC time.Time

@@ -100,6 +100,9 @@ func (m *Master) expireRecoveredAgents(now time.Time) {
 	if m.recoveredAt.IsZero() || now.Sub(m.recoveredAt) < m.cfg.AgentReregisterTimeout {
 		return
 	}
+	// One pass is enough: an agent admitted since the recovery has
+	// registered, and one that leaves later goes unreachable by the pings.
+	m.recoveredAt = time.Time{}
 	var expired []string
 	for id := range m.admitted {
 		if m.agents[id] != nil || m.gone[id] {

@@ -381,9 +381,7 @@ func (m *Master) recomputeAvailable(a *agent) {
 // tasks stay until the ping timeout declares it unreachable.
 func (m *Master) disconnectAgent(a *agent) {
 	a.connected = false
-	for _, o := range a.offers {
-		m.rescindOffer(o, false)
-	}
+	m.rescindAgentOffers(a)
 	m.log.Info("agent disconnected", "agent", a.id)
 }
 
@@ -417,9 +415,7 @@ func (m *Master) markUnreachable(a *agent, why string) {
 	}
 	cancel()
 	m.unreachable[a.id] = now
-	for _, o := range a.offers {
-		m.rescindOffer(o, false)
-	}
+	m.rescindAgentOffers(a)
 	aid := mesos.AgentID{Value: a.id}
 	notified := map[string]bool{}
 	for k, t := range a.tasks {

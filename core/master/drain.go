@@ -75,9 +75,7 @@ func (op *operatorAPI) drainAgent(id string, maxGrace *mesos.DurationInfo, markG
 // when a draining agent re-registers. m.mu held.
 func (m *Master) startDrain(a *agent, di *mesos.DrainInfo) {
 	a.active = false
-	for _, o := range m.sortedOffers(func(o *offer) bool { return o.agent == a.id }) {
-		m.rescindOffer(o, false)
-	}
+	m.rescindAgentOffers(a)
 	if !a.connected {
 		return
 	}

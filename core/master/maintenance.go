@@ -377,9 +377,7 @@ func (op *operatorAPI) updateMaintenanceSchedule(s mesos.MaintenanceSchedule) er
 		if sameUnavailability(before[id], m.agentUnavailability(a)) {
 			continue
 		}
-		for _, o := range m.sortedOffers(func(o *offer) bool { return o.agent == id }) {
-			m.rescindOffer(o, false)
-		}
+		m.rescindAgentOffers(a)
 		m.rescindInverseOffers(func(io *inverseOffer) bool { return io.agent == id })
 	}
 	m.log.Info("maintenance schedule updated", "windows", len(s.Windows), "machines", len(in))
@@ -533,9 +531,7 @@ func (m *Master) removeAgentForMaintenance(a *agent) {
 			Message string `json:"message"`
 		}{machineDownMessage}})
 	}
-	for _, o := range m.sortedOffers(func(o *offer) bool { return o.agent == a.id }) {
-		m.rescindOffer(o, false)
-	}
+	m.rescindAgentOffers(a)
 	m.rescindInverseOffers(func(io *inverseOffer) bool { return io.agent == a.id })
 	msg := "Agent " + a.id + " removed: " + machineDownMessage
 	for k, t := range a.tasks {

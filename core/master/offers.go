@@ -136,6 +136,13 @@ func (m *Master) removeOffer(o *offer) {
 	}
 }
 
+// rescindAgentOffers rescinds every outstanding offer of a's resources.
+func (m *Master) rescindAgentOffers(a *agent) {
+	for _, o := range a.offers {
+		m.rescindOffer(o, false)
+	}
+}
+
 // rescindOffer removes an offer and tells its framework (RESCIND).
 func (m *Master) rescindOffer(o *offer, timeout bool) {
 	m.removeOffer(o)

@@ -1030,9 +1030,7 @@ func (m *Master) setAgentActive(id string, active bool) error {
 		return nil
 	}
 	a.active = false
-	for _, o := range m.sortedOffers(func(o *offer) bool { return o.agent == id }) {
-		m.rescindOffer(o, false)
-	}
+	m.rescindAgentOffers(a)
 	m.log.Info("agent deactivated by operator", "agent", id)
 	return nil
 }

@@ -957,6 +957,12 @@ func (m *Master) reserveResources(agentID string, source, resources []mesos.Reso
 			return badRequest("Invalid RESERVE operation: 'source' %s and 'resources' %s differ in quantity", from, to)
 		}
 	}
+	return m.changeReservation("reserve", agentID, from, to)
+}
+
+// changeReservation turns from into to on an agent, rescinding offers
+// that hold part of from first. verb names the call in messages.
+func (m *Master) changeReservation(verb, agentID string, from, to mesos.Resources) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	// Offers rescinded to make room go back to the allocator either way.
@@ -966,10 +972,10 @@ func (m *Master) reserveResources(agentID string, source, resources []mesos.Reso
 		return err
 	}
 	if !m.makeAvailable(a, from) {
-		return conflict("Insufficient resources to reserve: %s is not available on agent %s (available: %s)", from, a.id, a.available)
+		return conflict("Insufficient resources to %s: %s is not available on agent %s (available: %s)", verb, from, a.id, a.available)
 	}
 	m.applyReservation(a, from, to)
-	m.log.Info("operator reserved resources", "agent", a.id, "resources", to.String())
+	m.log.Info("operator changed a reservation", "verb", verb, "agent", a.id, "from", from.String(), "to", to.String())
 	return nil
 }
 
@@ -985,21 +991,7 @@ func (m *Master) unreserveResources(agentID string, resources []mesos.Resource) 
 			return badRequest("Invalid UNRESERVE operation: resource %s is a persistent volume; destroy it first", from[i].String())
 		}
 	}
-	to := popReservation(from)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	// Offers rescinded to make room go back to the allocator either way.
-	defer m.requestAllocation()
-	a, err := m.reservableAgent(agentID)
-	if err != nil {
-		return err
-	}
-	if !m.makeAvailable(a, from) {
-		return conflict("Insufficient resources to unreserve: %s is not available on agent %s (available: %s)", from, a.id, a.available)
-	}
-	m.applyReservation(a, from, to)
-	m.log.Info("operator unreserved resources", "agent", a.id, "resources", from.String())
-	return nil
+	return m.changeReservation("unreserve", agentID, from, popReservation(from))
 }
 
 // ---- agents ----

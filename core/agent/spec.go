@@ -238,57 +238,77 @@ type launchInfo struct {
 // taskSpec is the container of a command task or of a task of a group.
 func (a *Agent) taskSpec(t *task, in launchInfo) (containerizer.Spec, error) {
 	ti := &t.info
-	docker := isDocker(ti.Container)
-	if ti.Command == nil && !docker {
-		return containerizer.Spec{}, errors.New("task has no command")
-	}
-	user, err := resolveUser(requestedUser(ti.Command, &in.framework), a.agentUser, a.isRoot, lookupUser)
-	if err != nil {
-		return containerizer.Spec{}, err
-	}
-	base := map[string]string{
-		"MESOS_SANDBOX":        t.sandbox,
-		"MESOS_DIRECTORY":      t.sandbox,
-		"MESOS_FRAMEWORK_ID":   in.fwID,
-		"MESOS_EXECUTOR_ID":    in.exID,
-		"MESOS_TASK_ID":        ti.TaskID.Value,
-		"MESOS_AGENT_ENDPOINT": a.endpoint,
-		"HOST":                 a.cfg.Hostname,
-	}
-	env, err := buildEnv(base, ti.Command, os.Getenv("PATH"))
-	if err != nil {
-		return containerizer.Spec{}, err
-	}
-	rl, err := rlimits(ti.Container)
-	if err != nil {
-		return containerizer.Spec{}, err
-	}
 	res := mesos.Resources(ti.Resources)
-	if t.ex.kind == kindCommand {
-		res = res.Plus(commandExecutorResources())
-	}
 	metaDir := t.metaDir
 	if t.ex.kind == kindCommand {
+		res = res.Plus(commandExecutorResources())
 		metaDir = t.ex.metaDir
 	}
+	return a.containerSpec(containerParts{
+		what: "task", cmd: ti.Command, container: ti.Container, framework: &in.framework,
+		env: map[string]string{
+			"MESOS_SANDBOX":        t.sandbox,
+			"MESOS_DIRECTORY":      t.sandbox,
+			"MESOS_FRAMEWORK_ID":   in.fwID,
+			"MESOS_EXECUTOR_ID":    in.exID,
+			"MESOS_TASK_ID":        ti.TaskID.Value,
+			"MESOS_AGENT_ENDPOINT": a.endpoint,
+			"HOST":                 a.cfg.Hostname,
+		},
+		res: res, containerID: t.containerID, sandbox: t.sandbox, metaDir: metaDir,
+		dockerName: "mesos-" + t.containerID,
+	})
+}
+
+// containerParts are what differs between a task's and an executor's container.
+type containerParts struct {
+	what                          string // "task" or "executor", for errors
+	cmd                           *mesos.CommandInfo
+	container                     *mesos.ContainerInfo
+	framework                     *mesos.FrameworkInfo
+	env                           map[string]string // the MESOS_* variables
+	res                           mesos.Resources
+	containerID, sandbox, metaDir string
+	dockerName                    string
+}
+
+// containerSpec builds a container's spec: user, environment, rlimits,
+// resources, Docker settings and command.
+func (a *Agent) containerSpec(p containerParts) (containerizer.Spec, error) {
+	docker := isDocker(p.container)
+	if p.cmd == nil && !docker {
+		return containerizer.Spec{}, errors.New(p.what + " has no command")
+	}
+	user, err := resolveUser(requestedUser(p.cmd, p.framework), a.agentUser, a.isRoot, lookupUser)
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	env, err := buildEnv(p.env, p.cmd, os.Getenv("PATH"))
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
+	rl, err := rlimits(p.container)
+	if err != nil {
+		return containerizer.Spec{}, err
+	}
 	spec := containerizer.Spec{
-		ContainerID: t.containerID,
-		Sandbox:     t.sandbox,
-		RunDir:      filepath.Join(metaDir, dirContainerizer),
+		ContainerID: p.containerID,
+		Sandbox:     p.sandbox,
+		RunDir:      filepath.Join(p.metaDir, dirContainerizer),
 		Env:         env,
 		User:        user,
-		CPUs:        res.Scalar("cpus"),
-		MemMB:       res.Scalar("mem"),
-		DiskMB:      res.Scalar("disk"),
+		CPUs:        p.res.Scalar("cpus"),
+		MemMB:       p.res.Scalar("mem"),
+		DiskMB:      p.res.Scalar("disk"),
 		Rlimits:     rl,
 	}
 	if docker {
-		if spec.Docker, err = dockerSpec(ti.Container); err != nil {
+		if spec.Docker, err = dockerSpec(p.container); err != nil {
 			return containerizer.Spec{}, err
 		}
-		spec.Name = "mesos-" + t.containerID
+		spec.Name = p.dockerName
 	}
-	if err := commandSpec(&spec, ti.Command, "task"); err != nil {
+	if err := commandSpec(&spec, p.cmd, p.what); err != nil {
 		return containerizer.Spec{}, err
 	}
 	return spec, nil
@@ -305,55 +325,22 @@ func (a *Agent) executorShutdownGrace(info *mesos.ExecutorInfo) time.Duration {
 // executorSpec is the container of a custom executor.
 func (a *Agent) executorSpec(ex *executor, in launchInfo) (containerizer.Spec, error) {
 	info := &ex.info
-	docker := isDocker(info.Container)
-	if info.Command == nil && !docker {
-		return containerizer.Spec{}, errors.New("executor has no command")
-	}
-	user, err := resolveUser(requestedUser(info.Command, &in.framework), a.agentUser, a.isRoot, lookupUser)
-	if err != nil {
-		return containerizer.Spec{}, err
-	}
-	base := map[string]string{
-		"MESOS_FRAMEWORK_ID":                   in.fwID,
-		"MESOS_EXECUTOR_ID":                    ex.id,
-		"MESOS_DIRECTORY":                      ex.sandbox,
-		"MESOS_SANDBOX":                        ex.sandbox,
-		"MESOS_AGENT_ENDPOINT":                 a.endpoint,
-		"MESOS_CHECKPOINT":                     "1",
-		"MESOS_RECOVERY_TIMEOUT":               "15mins",
-		"MESOS_SUBSCRIPTION_BACKOFF_MAX":       "2secs",
-		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": mesosDuration(a.executorShutdownGrace(info)),
-		"MESOS_HTTP_COMMAND_EXECUTOR":          "0",
-		"HOST":                                 a.cfg.Hostname,
-	}
-	env, err := buildEnv(base, info.Command, os.Getenv("PATH"))
-	if err != nil {
-		return containerizer.Spec{}, err
-	}
-	rl, err := rlimits(info.Container)
-	if err != nil {
-		return containerizer.Spec{}, err
-	}
-	res := mesos.Resources(info.Resources).Plus(in.taskResources)
-	spec := containerizer.Spec{
-		ContainerID: ex.containerID,
-		Sandbox:     ex.sandbox,
-		RunDir:      filepath.Join(ex.metaDir, dirContainerizer),
-		Env:         env,
-		User:        user,
-		CPUs:        res.Scalar("cpus"),
-		MemMB:       res.Scalar("mem"),
-		DiskMB:      res.Scalar("disk"),
-		Rlimits:     rl,
-	}
-	if docker {
-		if spec.Docker, err = dockerSpec(info.Container); err != nil {
-			return containerizer.Spec{}, err
-		}
-		spec.Name = "mesos-" + ex.containerID + ".executor"
-	}
-	if err := commandSpec(&spec, info.Command, "executor"); err != nil {
-		return containerizer.Spec{}, err
-	}
-	return spec, nil
+	return a.containerSpec(containerParts{
+		what: "executor", cmd: info.Command, container: info.Container, framework: &in.framework,
+		env: map[string]string{
+			"MESOS_FRAMEWORK_ID":                   in.fwID,
+			"MESOS_EXECUTOR_ID":                    ex.id,
+			"MESOS_DIRECTORY":                      ex.sandbox,
+			"MESOS_SANDBOX":                        ex.sandbox,
+			"MESOS_AGENT_ENDPOINT":                 a.endpoint,
+			"MESOS_CHECKPOINT":                     "1",
+			"MESOS_RECOVERY_TIMEOUT":               "15mins",
+			"MESOS_SUBSCRIPTION_BACKOFF_MAX":       "2secs",
+			"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": mesosDuration(a.executorShutdownGrace(info)),
+			"MESOS_HTTP_COMMAND_EXECUTOR":          "0",
+			"HOST":                                 a.cfg.Hostname,
+		},
+		res: mesos.Resources(info.Resources).Plus(in.taskResources), containerID: ex.containerID,
+		sandbox: ex.sandbox, metaDir: ex.metaDir, dockerName: "mesos-" + ex.containerID + ".executor",
+	})
 }
